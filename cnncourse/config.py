@@ -1,0 +1,87 @@
+"""The course's two switches, read here and nowhere else, and the sizes they decide.
+
+``CNNCOURSE_FAST=1``
+    Fast mode: small subsets and few epochs, so that every notebook runs in
+    seconds. Tests and CI run in it. Unset (or ``0``), notebooks train for real.
+``CNNCOURSE_DATA=DIR``
+    A folder holding the datasets' canonical files (``mnist/*.gz`` and
+    ``cifar-10-python.tar.gz``), read instead of downloading with ``keras.datasets``.
+
+Notebooks never hard-code a subset size or an epoch count: they ask
+:func:`budget`, which looks the name up in :data:`BUDGETS` and answers for the
+current mode.
+
+Example
+-------
+>>> import os
+>>> os.environ["CNNCOURSE_FAST"] = "1"
+>>> budget("mnist_train")
+2000
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FAST_VAR = "CNNCOURSE_FAST"
+DATA_VAR = "CNNCOURSE_DATA"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+#: name -> (full mode, fast mode). One table for the whole course.
+BUDGETS: dict[str, tuple[int, int]] = {
+    # default subset sizes of the data loaders
+    "mnist_train": (60_000, 2_000),
+    "mnist_test": (10_000, 1_000),
+    "cifar10_train": (50_000, 1_000),
+    "cifar10_test": (10_000, 500),
+    # 01_why_convnets
+    "why_epochs": (5, 2),
+}
+
+
+def fast_mode() -> bool:
+    """True when ``CNNCOURSE_FAST`` asks for fast mode (``1``, ``true``, ``yes``, ``on``)."""
+    value = os.environ.get(FAST_VAR, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"{FAST_VAR}={value!r} is not understood: use 1 (fast mode) or 0 / unset (full mode)."
+    )
+
+
+def mode_name() -> str:
+    """``"fast"`` or ``"full"``."""
+    return "fast" if fast_mode() else "full"
+
+
+def data_dir() -> Path | None:
+    """The folder named by ``CNNCOURSE_DATA``, or ``None`` when it is unset.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the variable names a folder that does not exist.
+    """
+    value = os.environ.get(DATA_VAR, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"{DATA_VAR}={value!r} is not a folder. Point it at a folder holding "
+            "mnist/*.gz and cifar-10-python.tar.gz, or unset it to download with keras.datasets."
+        )
+    return path
+
+
+def budget(name: str) -> int:
+    """The size or count called ``name`` for the current mode (see :data:`BUDGETS`)."""
+    if not isinstance(name, str) or name not in BUDGETS:
+        known = ", ".join(sorted(BUDGETS))
+        raise KeyError(f"budget name {name!r} is unknown; known names: {known}")
+    full, fast = BUDGETS[name]
+    return fast if fast_mode() else full

@@ -1,0 +1,75 @@
+"""The first code cell of every notebook: quiet logs, check versions, seed, say the mode.
+
+>>> from cnncourse.session import begin
+>>> begin(seed=0)  # doctest: +SKIP
+cnncourse 0.1.0 | Keras 3.15.1 on tensorflow 2.21.0 | FAST mode: small subsets, few epochs
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from cnncourse import config
+
+MIN_KERAS = (3, 0)
+
+
+def quiet_tensorflow():
+    """Keep TensorFlow's C++ start-up log out of notebook output (call before importing it)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def set_seed(seed=0):
+    """Seed Python, NumPy and the Keras backend, so a run can be repeated.
+
+    GPU kernels may still differ in the last bits between runs; on a CPU the
+    same seed gives the same weights and the same training curve.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+
+
+def check_versions():
+    """Return ``(keras_version, backend, backend_version)``; raise a helpful error on Keras 2."""
+    import keras
+
+    version = tuple(int(p) for p in keras.__version__.split(".")[:2] if p.isdigit())
+    if version < MIN_KERAS:
+        raise RuntimeError(
+            f"This course needs Keras 3 or newer; this kernel has Keras {keras.__version__}.\n"
+            "Fix: pip install -U 'keras>=3' 'tensorflow>=2.16', then restart the kernel."
+        )
+    backend = keras.backend.backend()
+    try:
+        module = __import__(backend)
+        backend_version = getattr(module, "__version__", "?")
+    except ImportError:  # pragma: no cover - the backend imported for keras already
+        backend_version = "?"
+    return keras.__version__, backend, backend_version
+
+
+def begin(seed=0, verbose=True):
+    """Prepare a notebook: quiet logs, check versions, seed everything, print the mode.
+
+    Returns ``"fast"`` or ``"full"``.
+    """
+    quiet_tensorflow()
+    keras_version, backend, backend_version = check_versions()
+    set_seed(seed)
+    mode = config.mode_name()
+    if verbose:
+        from cnncourse import __version__
+
+        what = ("FAST mode: small subsets, few epochs (set CNNCOURSE_FAST=0 to train for real)"
+                if mode == "fast" else
+                "FULL mode: full datasets, real training (set CNNCOURSE_FAST=1 for a quick run)")
+        print(f"cnncourse {__version__} | Keras {keras_version} on {backend} {backend_version} | {what}")
+    return mode
