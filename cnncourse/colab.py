@@ -4,15 +4,24 @@ The repository's address is written here, once (:data:`REPOSITORY`, :data:`BRANC
 Every notebook starts with two cells made from it:
 
 1. a markdown cell with the badge, pointing at that very notebook on GitHub;
-2. a code cell that, only on Colab, installs this package from the same repository.
+2. a code cell that, only on Colab, installs this package from the same repository
+   (on any other machine it installs nothing and says so).
 
 Commands (run from the repository's root)::
 
     python -m cnncourse.colab sync [notebooks/]             # (re)write badge and setup cells
     python -m cnncourse.colab repoint OWNER/REPO [--branch B] [notebooks/]   # for a fork
 
-``sync`` changes nothing but those two cells; ``repoint`` also rewrites the
-address in this file.
+``sync`` changes nothing but those two cells (their outputs are left as they are);
+``repoint`` also rewrites the address in this file, so that a later ``sync`` and
+every new notebook keep pointing at the fork.
+
+Example
+-------
+>>> badge_url("notebooks/02_convolution.ipynb", "alice/cnncourse", "main")
+'https://colab.research.google.com/github/alice/cnncourse/blob/main/notebooks/02_convolution.ipynb'
+>>> check_repository("https://github.com/alice/cnncourse.git")
+'alice/cnncourse'
 """
 from __future__ import annotations
 
@@ -24,9 +33,53 @@ from pathlib import Path
 REPOSITORY = "cnncourse/cnncourse"
 BRANCH = "main"
 
+#: The file whose ``REPOSITORY``/``BRANCH`` lines ``repoint`` rewrites (tests point it elsewhere).
+ADDRESS_FILE = Path(__file__)
+
 BADGE_MARK = "colab-badge.svg"
 SETUP_MARK = "# cnncourse setup cell"
-_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+NOT_ON_COLAB = "Not on Colab: nothing to install (pip install -r requirements.txt did it)."
+
+# GitHub's rules: an owner is letters, digits and single hyphens (not at either end);
+# a repository name is letters, digits, '.', '_' and '-' (but not '.' or '..').
+_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# A git branch name that is safe inside a URL and a Python string literal.
+_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/", re.I)
+
+
+def check_repository(repository):
+    """``OWNER/NAME`` for a GitHub repository, refused when it cannot be one.
+
+    A full address (``https://github.com/OWNER/NAME(.git)``) is accepted and shortened.
+
+    Raises
+    ------
+    ValueError
+        Naming ``repository`` and the form allowed.
+    """
+    if isinstance(repository, str):
+        text = _URL_PREFIX.sub("", repository.strip()).rstrip("/")
+        if text.endswith(".git"):
+            text = text[:-4]
+        owner, _, name = text.partition("/")
+        if (_OWNER_RE.match(owner) and _NAME_RE.match(name) and name not in (".", "..")):
+            return f"{owner}/{name}"
+    raise ValueError(
+        "repository must be a GitHub repository written OWNER/NAME (e.g. alice/cnncourse) "
+        f"or https://github.com/OWNER/NAME, got {repository!r}"
+    )
+
+
+def check_branch(branch):
+    """``branch`` if it is a plausible git branch name (letters, digits, ``. _ - /``), else ValueError."""
+    if isinstance(branch, str) and _BRANCH_RE.match(branch):
+        return branch
+    raise ValueError(
+        "branch must be a git branch name made of letters, digits, '.', '_', '-' and '/' "
+        f"(e.g. main), got {branch!r}"
+    )
 
 
 def badge_url(notebook_path, repository=None, branch=None):
@@ -37,34 +90,54 @@ def badge_url(notebook_path, repository=None, branch=None):
 
 
 def badge_source(notebook_path, repository=None, branch=None):
+    """The markdown of cell 0: the "Open in Colab" badge linking to ``notebook_path``."""
     return (f"[![Open In Colab](https://colab.research.google.com/assets/{BADGE_MARK})]"
             f"({badge_url(notebook_path, repository, branch)})")
 
 
+def install_url(repository=None, branch=None):
+    """What pip installs on Colab: ``git+https://github.com/OWNER/NAME@BRANCH``."""
+    return f"git+https://github.com/{repository or REPOSITORY}@{branch or BRANCH}"
+
+
 def setup_source(repository=None, branch=None):
-    url = f"git+https://github.com/{repository or REPOSITORY}@{branch or BRANCH}"
+    """The source of cell 1, the setup cell.
+
+    On Colab it installs the course package from the repository (``pip install``), then
+    says whether the runtime has a GPU (full mode wants one) and how to switch to fast
+    mode. Anywhere else it prints :data:`NOT_ON_COLAB` and does nothing else.
+    """
+    repository, branch = repository or REPOSITORY, branch or BRANCH
     return f'''{SETUP_MARK}: on Colab, install the course package; locally, nothing to do.
 import sys, subprocess
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "cnncourse @ {url}"], check=True)
-    print("Colab: installed cnncourse from {repository or REPOSITORY} ({branch or BRANCH}).")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "cnncourse @ {install_url(repository, branch)}"], check=True)
+    import importlib, shutil
+    importlib.invalidate_caches()
+    print("Colab: installed cnncourse from {repository} ({branch}).")
+    if shutil.which("nvidia-smi") is None:
+        print("No GPU in this runtime. Full mode wants one: Runtime > Change runtime type > GPU.\\n"
+              "For a quick run instead: import os; os.environ['CNNCOURSE_FAST'] = '1'")
 else:
-    print("Not on Colab: nothing to install (pip install -r requirements.txt did it).")'''
-
-
-def check_repository(repository):
-    if not isinstance(repository, str) or not _REPO_RE.match(repository):
-        raise ValueError(f"repository must look like OWNER/NAME (e.g. alice/cnncourse), got {repository!r}")
-    return repository
+    print("{NOT_ON_COLAB}")'''
 
 
 def sync_notebook(path, root, repository=None, branch=None):
-    """Write the badge and setup cells of one notebook; True if the file changed."""
+    """Write the badge and setup cells of one notebook; True if the file changed.
+
+    ``path`` is the notebook, ``root`` the repository's root (the badge links to
+    ``path`` relative to it). Cell 0 becomes the badge and cell 1 the setup cell; when
+    they are missing they are inserted, when present only their source is replaced.
+    """
     import nbformat
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    rel = path.resolve().relative_to(Path(root).resolve())
+    try:
+        rel = path.resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        raise ValueError(f"root {str(root)!r} must be a folder holding the notebook {str(path)!r}") from None
     badge = badge_source(rel, repository, branch)
     setup = setup_source(repository, branch)
     cells = nb.cells
@@ -88,18 +161,35 @@ def sync_notebook(path, root, repository=None, branch=None):
 
 
 def notebooks_in(folder):
+    """The ``*.ipynb`` files directly in ``folder``, sorted (hidden files left out)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"folder {str(folder)!r} does not exist")
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
 
-def _rewrite_address(repository, branch):
-    here = Path(__file__)
+def _rewrite_address(repository, branch, address_file=None):
+    here = Path(address_file or ADDRESS_FILE)
     text = here.read_text()
-    text = re.sub(r'^REPOSITORY = ".*"$', f'REPOSITORY = "{repository}"', text, count=1, flags=re.M)
-    text = re.sub(r'^BRANCH = ".*"$', f'BRANCH = "{branch}"', text, count=1, flags=re.M)
-    here.write_text(text)
+    new, n_repo = re.subn(r'^REPOSITORY = ".*"$', f'REPOSITORY = "{repository}"', text, count=1, flags=re.M)
+    new, n_branch = re.subn(r'^BRANCH = ".*"$', f'BRANCH = "{branch}"', new, count=1, flags=re.M)
+    if n_repo != 1 or n_branch != 1:
+        raise RuntimeError(f"{here} has no REPOSITORY = \"...\" / BRANCH = \"...\" lines to rewrite")
+    here.write_text(new)
+
+
+def repoint(repository, branch="main", folder="notebooks", address_file=None):
+    """Point the address file and every notebook in ``folder`` at ``repository``/``branch``.
+
+    Returns ``[(path, changed), ...]``. Validates everything before writing anything.
+    """
+    global REPOSITORY, BRANCH
+    repository, branch = check_repository(repository), check_branch(branch)
+    paths = notebooks_in(folder)
+    root = Path(folder).resolve().parent
+    _rewrite_address(repository, branch, address_file)
+    REPOSITORY, BRANCH = repository, branch
+    return [(p, sync_notebook(p, root, repository, branch)) for p in paths]
 
 
 def main(argv=None):
@@ -112,23 +202,19 @@ def main(argv=None):
     p_re.add_argument("--branch", default="main")
     p_re.add_argument("folder", nargs="?", default="notebooks")
     args = parser.parse_args(argv)
-    repository, branch = REPOSITORY, BRANCH
-    if args.command == "repoint":
-        try:
-            repository = check_repository(args.repository)
-        except ValueError as exc:
-            parser.error(str(exc))
-        branch = args.branch
     try:
-        paths = notebooks_in(args.folder)
-    except FileNotFoundError as exc:
+        if args.command == "repoint":
+            results = repoint(args.repository, args.branch, args.folder)
+            print(f"Address is now {REPOSITORY} ({BRANCH}), written in {ADDRESS_FILE.name}.")
+        else:
+            root = Path(args.folder).resolve().parent
+            results = [(p, sync_notebook(p, root)) for p in notebooks_in(args.folder)]
+    except (ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
-    root = Path(args.folder).resolve().parent
-    if args.command == "repoint":
-        _rewrite_address(repository, branch)
-    for path in paths:
-        changed = sync_notebook(path, root, repository, branch)
-        print(f"{'updated ' if changed else 'unchanged'} {path}")
+    for path, changed in results:
+        print(f"{'updated  ' if changed else 'unchanged'} {path}")
+    if not results:
+        print(f"no notebooks in {args.folder}")
     return 0
 
 
