@@ -14,16 +14,35 @@ In a notebook::
     ex.q1.hint()
     ex.q1.solution()
 
-Every call of ``check`` is recorded in :func:`results`, which the grader
-(``python -m cnncourse.instructor grade``) reads after running a notebook.
+Every call of ``check`` is recorded in :func:`results` (and, with its message,
+in :func:`feedback`), which the grader (``python -m cnncourse.instructor grade``)
+reads after running a notebook.
+
+Writing a module ``exNN.py``::
+
+    from cnncourse.exercises import Exercise, expect_array
+
+    def _check_q1(answer):
+        problem = expect_array(answer, shape=(3, 3), name="kernel")
+        if problem:
+            return problem
+        if np.allclose(answer, -EXPECTED):
+            return "Right magnitudes, wrong sign: flip the kernel's sign."
+        ...
+        return None                       # right
+
+    q1 = Exercise("NN.1", "Build the 3x3 Sobel kernel ...", _check_q1,
+                  hint="...", solution="kernel = np.array(...)", expects="a (3, 3) NumPy array")
 """
 from __future__ import annotations
 
 import numpy as np
 
 _RESULTS: dict[str, bool] = {}
+_FEEDBACK: dict[str, dict] = {}
 _REGISTRY: dict[str, "Exercise"] = {}
 
+#: Give this (or ``...``) as an answer to mean "not answered yet": ``check`` says so.
 NOT_ANSWERED = object()
 
 
@@ -48,10 +67,21 @@ class Exercise:
     """
 
     def __init__(self, key, statement, checker, hint, solution, expects):
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"key must be a non-empty string, got {key!r}")
+        if not isinstance(key, str) or not key or key != key.strip() or " " in key:
+            raise ValueError(f"key must be a non-empty string without spaces such as '02.1', got {key!r}")
         if not callable(checker):
-            raise TypeError(f"checker must be callable, got {checker!r}")
+            raise TypeError(f"checker must be callable (answer -> None or a message), got {checker!r}")
+        for name, value in (("statement", statement), ("hint", hint),
+                            ("solution", solution), ("expects", expects)):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}")
+        previous = _REGISTRY.get(key)
+        module = getattr(checker, "__module__", None)
+        if previous is not None and getattr(previous.checker, "__module__", None) != module:
+            raise ValueError(
+                f"key {key!r} is already used by an exercise of module "
+                f"{getattr(previous.checker, '__module__', '?')}; each exercise needs its own key 'NN.k'"
+            )
         self.key = key
         self.statement = statement
         self.checker = checker
@@ -77,6 +107,8 @@ class Exercise:
         """Print whether ``answer`` is right (or what is wrong) and return True/False."""
         passed, message = self.evaluate(answer)
         _RESULTS[self.key] = passed
+        answered = not (answer is NOT_ANSWERED or answer is Ellipsis)
+        _FEEDBACK[self.key] = {"passed": passed, "answered": answered, "message": message}
         print(f"[{self.key}] {'✔' if passed else '✘'} {message}")
         return passed
 
@@ -97,6 +129,20 @@ def results():
     return dict(_RESULTS)
 
 
+def feedback():
+    """``{key: {"passed": bool, "answered": bool, "message": str}}`` of the last check of each exercise.
+
+    ``answered`` is False when the answer given was :data:`NOT_ANSWERED` or ``...``.
+    """
+    return {key: dict(value) for key, value in _FEEDBACK.items()}
+
+
+def clear_results():
+    """Forget every check recorded so far (:func:`results` and :func:`feedback` become empty)."""
+    _RESULTS.clear()
+    _FEEDBACK.clear()
+
+
 def registry():
     """``{key: Exercise}`` of every exercise defined (modules imported so far)."""
     return dict(_REGISTRY)
@@ -106,7 +152,18 @@ def registry():
 # Small helpers the per-notebook modules share; each returns None or a message.
 
 def expect_int(answer, name="the answer"):
-    """Message when ``answer`` is not a whole number (bools refused too), else None."""
+    """Message when ``answer`` is not a whole number (bools refused too), else None.
+
+    Accepted: ``int``, NumPy integers, floats with no fractional part (``6.0``) and
+    0-d arrays holding one of these (``np.array(6)``).
+
+    >>> expect_int(6) is None, expect_int(6.0) is None
+    (True, True)
+    >>> expect_int(6.5)
+    'the answer should be a whole number (an int), got float 6.5.'
+    """
+    if isinstance(answer, np.ndarray) and answer.ndim == 0 and answer.dtype.kind in "iuf":
+        answer = answer.item()
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
         if isinstance(answer, (float, np.floating)) and float(answer).is_integer():
             return None
@@ -115,10 +172,21 @@ def expect_int(answer, name="the answer"):
 
 
 def expect_array(answer, shape=None, name="the answer"):
-    """Message when ``answer`` is not a numeric array (of ``shape``), else None."""
+    """Message when ``answer`` is not a numeric array (of ``shape``), else None.
+
+    Lists and Keras/TensorFlow tensors count as arrays. NaN or infinite values are refused.
+
+    >>> expect_array(np.zeros((3, 3)), shape=(3, 3)) is None
+    True
+    >>> expect_array(np.zeros((3, 4)), shape=(3, 3), name="kernel")
+    'kernel has shape (3, 4); expected shape (3, 3).'
+    """
     try:
         arr = np.asarray(answer, dtype=float)
     except (TypeError, ValueError):
+        if isinstance(answer, (list, tuple)):
+            return (f"{name} could not be read as an array of numbers: a {type(answer).__name__} "
+                    "whose rows have different lengths, or that holds something other than numbers.")
         return f"{name} should be a NumPy array of numbers, got {type(answer).__name__}."
     if answer is None or arr.ndim == 0 and shape not in (None, ()):
         return f"{name} should be a NumPy array{'' if shape is None else f' of shape {shape}'}, got {answer!r:.60}."
