@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from cnncourse import session
+
+
+def test_begin_prints_mode_and_seeds(capsys, monkeypatch):
+    monkeypatch.setenv("CNNCOURSE_FAST", "1")
+    assert session.begin(seed=3) == "fast"
+    out = capsys.readouterr().out
+    assert "FAST mode" in out and "Keras 3" in out
+    a = np.random.rand(3)
+    session.begin(seed=3, verbose=False)
+    np.testing.assert_array_equal(a, np.random.rand(3))
+    monkeypatch.setenv("CNNCOURSE_FAST", "0")
+    assert session.begin(seed=3, verbose=False) == "full"
+
+
+def test_same_seed_same_keras_weights():
+    import keras
+
+
+    session.set_seed(7)
+    w1 = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)]).get_weights()[0]
+    session.set_seed(7)
+    w2 = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)]).get_weights()[0]
+    session.set_seed(8)
+    w3 = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)]).get_weights()[0]
+    np.testing.assert_array_equal(w1, w2)
+    assert not np.array_equal(w1, w3)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+        session.set_seed(seed)
+
+
+def test_keras_2_gets_a_helpful_message(monkeypatch):
+    import keras
+
+    monkeypatch.setattr(keras, "__version__", "2.15.0")
+    with pytest.raises(RuntimeError, match="(?s)needs Keras 3.*pip install -U"):
+        session.check_versions()
