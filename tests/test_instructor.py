@@ -1,0 +1,445 @@
+"""python -m cnncourse.instructor: release student copies, grade submissions, check structure.
+
+Release and grading are tested on the small fixture notebooks of ``tests/fixtures`` (a toy
+exercise module, keys 99.k, and notebooks with a syntax error, an infinite loop and a
+kernel that dies), then release over the real ``notebooks/`` folder.
+"""
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from cnncourse import colab, instructor
+from cnncourse.instructor import SolutionMarkerError, strip_solutions
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def statuses(report):
+    return {e["key"]: e["status"] for e in report["exercises"]}
+
+
+# ------------------------------------------------------------------ strip_solutions
+
+def test_strip_keeps_lines_before_and_after_the_region():
+    src = "x = 1\n### BEGIN SOLUTION\nanswer = x + 41\nmore = 2\n### END SOLUTION\nprint(answer)"
+    new, n = strip_solutions(src)
+    assert n == 1
+    assert new == "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nprint(answer)"
+
+
+def test_strip_keeps_the_indentation_of_the_region():
+    src = "def f(a):\n    ### BEGIN SOLUTION\n    return a * 2\n    ### END SOLUTION\n\ny = f(3)"
+    new, n = strip_solutions(src)
+    assert n == 1
+    assert new == "def f(a):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\ny = f(3)"
+    compile(new, "<student>", "exec")          # the student copy is valid Python
+
+
+def test_strip_handles_several_regions_and_markdown():
+    src = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = 2\n### BEGIN SOLUTION\nc = 3\n### END SOLUTION"
+    new, n = strip_solutions(src)
+    assert n == 2 and "a = 1" not in new and "c = 3" not in new and "b = 2" in new
+    assert new.count("raise NotImplementedError()") == 2
+    md, n = strip_solutions("Why?\n### BEGIN SOLUTION\nBecause weights are shared.\n### END SOLUTION", "markdown")
+    assert n == 1 and md == "Why?\nYOUR ANSWER HERE"
+
+
+def test_strip_without_markers_changes_nothing():
+    src = "print('no exercise here')\n# BEGIN is not a marker"
+    assert strip_solutions(src) == (src, 0)
+
+
+@pytest.mark.parametrize("src, where", [
+    ("### BEGIN SOLUTION\na = 1", "line 1: BEGIN SOLUTION without an END"),
+    ("a = 1\n### END SOLUTION", "line 2: END SOLUTION without a BEGIN"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "line 2: a second BEGIN"),
+])
+def test_strip_refuses_unbalanced_markers(src, where):
+    with pytest.raises(SolutionMarkerError, match=where):
+        strip_solutions(src)
+
+
+def test_strip_refuses_bad_arguments():
+    with pytest.raises(TypeError, match="source must be a string"):
+        strip_solutions(None)
+    with pytest.raises(ValueError, match="cell_type must be 'code', 'markdown' or 'raw'"):
+        strip_solutions("x", "python")
+
+
+# ------------------------------------------------------------------ release
+
+def test_release_removes_solutions_and_outputs_and_nothing_else(tmp_path):
+    out = tmp_path / "student"
+    written = instructor.release(FIXTURES, out)
+    assert sorted(p.name for p, _ in written) == sorted(p.name for p in FIXTURES.glob("*.ipynb"))
+    assert dict((p.name, n) for p, n in written)["toy_solution.ipynb"] == 3
+
+    original, student = read(FIXTURES / "toy_solution.ipynb"), read(out / "toy_solution.ipynb")
+    assert any(c.get("outputs") for c in original.cells)         # the fixture was executed
+    assert original.metadata == student.metadata
+    assert len(original.cells) == len(student.cells)
+    for before, after in zip(original.cells, student.cells):
+        assert before.cell_type == after.cell_type
+        assert before.metadata == after.metadata                  # tags kept
+        if after.cell_type == "code":
+            assert after.outputs == [] and after.execution_count is None
+        regions = instructor.solution_regions(before.source)
+        if not regions:
+            assert after.source == before.source                  # untouched
+            continue
+        assert "BEGIN SOLUTION" not in after.source and "END SOLUTION" not in after.source
+        assert after.source.count("# YOUR CODE HERE") == len(regions)
+        assert after.source.count("raise NotImplementedError()") == len(regions)
+        outside = before.source
+        for region in regions:
+            outside = outside.replace(region, "")
+        for region in regions:
+            for line in filter(None, (l.strip() for l in region.split("\n"))):
+                if line not in outside:
+                    assert line not in after.source, f"solution line {line!r} leaked"
+    # lines around a region survive
+    assert student.cells[7].source.startswith("kernel_answer = None\n")
+    assert student.cells[7].source.endswith("print(kernel_answer.shape)")
+
+
+def test_release_never_overwrites_and_writes_nothing_when_refusing(tmp_path):
+    out = tmp_path / "student"
+    out.mkdir()
+    mine = out / "toy_died.ipynb"
+    mine.write_text("a student's own work")
+    with pytest.raises(FileExistsError, match=r"toy_died.ipynb.*new or empty folder"):
+        instructor.release(FIXTURES, out)
+    assert mine.read_text() == "a student's own work"
+    assert sorted(p.name for p in out.iterdir()) == ["toy_died.ipynb"]   # nothing else written
+    with pytest.raises(FileExistsError, match="is a file"):
+        instructor.release(FIXTURES, mine)
+
+
+def test_release_refuses_unbalanced_markers_before_writing(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    good = new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\na = 1\n### END SOLUTION")])
+    bad = new_notebook(cells=[new_markdown_cell("# x"), new_code_cell("### BEGIN SOLUTION\na = 1")])
+    nbformat.write(good, src / "a_good.ipynb")
+    nbformat.write(bad, src / "b_bad.ipynb")
+    with pytest.raises(SolutionMarkerError, match=r"b_bad.ipynb: cell 1: line 1: BEGIN SOLUTION without"):
+        instructor.release(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_release_refuses_bad_sources(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        instructor.release(tmp_path / "nowhere", tmp_path / "out")
+    with pytest.raises(FileNotFoundError, match="holds no .ipynb"):
+        instructor.release(tmp_path, tmp_path / "out")
+    text = tmp_path / "notes.txt"
+    text.write_text("hi")
+    with pytest.raises(ValueError, match="folder of notebooks or an .ipynb file"):
+        instructor.release(text, tmp_path / "out")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    with pytest.raises(ValueError, match="not a readable Jupyter notebook"):
+        instructor.release(broken, tmp_path / "out")
+
+
+def test_release_command_line(tmp_path, capsys):
+    out = tmp_path / "student"
+    assert instructor.main(["release", str(FIXTURES / "toy_solution.ipynb"), str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "toy_solution.ipynb" in said and "3 solution regions removed" in said
+    assert instructor.main(["release", str(FIXTURES / "toy_solution.ipynb"), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "already exist" in err and "new or empty folder" in err
+
+
+def _released_notebooks():
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+@pytest.mark.skipif(not _released_notebooks(), reason="no notebooks in notebooks/ yet")
+def test_release_of_the_course_leaks_no_solution(tmp_path):
+    out = tmp_path / "student"
+    written = dict((p.name, n) for p, n in instructor.release(NOTEBOOKS, out))
+    for path in _released_notebooks():
+        original, student = read(path), read(out / path.name)
+        assert len(original.cells) == len(student.cells), path.name
+        n_regions = 0
+        text = "\n".join(c.source for c in student.cells)
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
+        for before, after in zip(original.cells, student.cells):
+            assert before.cell_type == after.cell_type
+            if after.cell_type == "code":
+                assert after.outputs == [] and after.execution_count is None
+            regions = instructor.solution_regions(before.source)
+            n_regions += len(regions)
+            if not regions:
+                assert before.source == after.source, f"{path.name}: a cell without solution changed"
+                continue
+            outside = before.source
+            for region in regions:
+                outside = outside.replace(region, "")
+            for region in regions:
+                if region.strip():
+                    assert region.strip() not in text, f"{path.name}: a solution survived"
+                for line in filter(None, (l.strip() for l in region.split("\n"))):
+                    if line not in outside:
+                        assert line not in after.source, f"{path.name}: solution line {line!r} leaked"
+        assert written[path.name] == n_regions
+
+
+# ------------------------------------------------------------------ find_checks
+
+def test_find_checks_reads_the_code_not_the_outputs():
+    nb = new_notebook(cells=[
+        new_code_cell("ex.q1.check(a)\n# ex.q9.check(commented)"),
+        new_markdown_cell("ex.q7.check(in markdown)"),
+        new_code_cell("ex.q2.check(b); ex.q1.check(a)\nother.thing.check(c)"),
+    ])
+    nb.cells[0].outputs = [new_output("stream", name="stdout", text="ex.q8.check(x)")]
+    calls = instructor.find_checks(nb)
+    assert [c.label for c in calls] == ["ex.q1", "ex.q2", "other.thing"]
+    assert calls[0].cells == [0, 2]
+
+
+# ------------------------------------------------------------------ grading
+
+@pytest.fixture(scope="module")
+def broken_report():
+    # --timeout 3: the infinite loop of exercise 4 is stopped and the rest still runs
+    return instructor.grade(FIXTURES / "toy_broken.ipynb", timeout=3)
+
+
+def test_grade_the_solution_scores_full_marks_table_and_json(tmp_path, capsys):
+    report_file = tmp_path / "report.json"
+    code = instructor.main(["grade", str(FIXTURES / "toy_solution.ipynb"), "--json", str(report_file)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "Total: 3/3 passed (0 failed, 0 not attempted)" in table
+    for key in ("99.1", "99.2", "99.3"):
+        assert key in table
+    report = json.loads(report_file.read_text())
+    assert report["score"] == "3/3" and report["passed"] == 3 and report["total"] == 3
+    assert statuses(report) == {"99.1": "passed", "99.2": "passed", "99.3": "passed"}
+    assert report["mode"] == "fast" and report["errors"] == [] and not report["kernel_died"]
+    # the file given is never overwritten
+    assert instructor.main(["grade", str(FIXTURES / "toy_solution.ipynb"), "--json", str(report_file)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert json.loads(report_file.read_text()) == report
+
+
+def test_grade_a_fresh_student_copy_scores_zero(tmp_path):
+    out = tmp_path / "student"
+    instructor.release(FIXTURES / "toy_solution.ipynb", out)
+    shutil.copy(FIXTURES / "toy_exercises.py", out)        # as it would sit beside a submission
+    report = instructor.grade(out / "toy_solution.ipynb", timeout=30)
+    assert report["score"] == "0/3" and report["not_attempted"] == 3 and report["failed"] == 0
+    assert statuses(report) == {"99.1": "not attempted", "99.2": "not attempted", "99.3": "not attempted"}
+    for exercise in report["exercises"]:
+        assert "NotImplementedError" in exercise["message"]
+
+
+def test_grade_reports_syntax_error_and_infinite_loop_and_goes_on(broken_report):
+    report = broken_report
+    assert statuses(report) == {"99.1": "passed", "99.2": "failed", "99.3": "not attempted",
+                                "99.4": "not attempted", "99.5": "passed"}
+    assert (report["passed"], report["failed"], report["not_attempted"], report["total"]) == (2, 1, 2, 5)
+    by_key = {e["key"]: e for e in report["exercises"]}
+    assert "Wrong sign" in by_key["99.2"]["message"]            # the checker's own feedback
+    assert "SyntaxError" in by_key["99.3"]["message"]
+    assert "Timeout" in by_key["99.4"]["message"]
+    assert report["timed_out"] == [9]
+    errors = {e["cell"]: e["error"] for e in report["errors"]}
+    assert errors[7].startswith("SyntaxError") and errors[9].startswith("Timeout")
+    assert errors[8].startswith("NameError")                    # the check of the broken answer
+    table = instructor.format_report(report)
+    assert "Total: 2/5 passed (1 failed, 2 not attempted)" in table and "cell 9: Timeout" in table
+
+
+def test_grade_stops_at_the_total_time_limit(tmp_path):
+    report = instructor.grade(FIXTURES / "toy_broken.ipynb", timeout=60, total_timeout=8)
+    assert report["timed_out"] == [9] or not report["timed_out"]   # the loop ate the rest of the time
+    assert 12 in report["skipped"]                                   # exercise 5's check never ran
+    assert statuses(report)["99.5"] == "not attempted"
+    assert any("total time limit" in note for note in report["notes"])
+    assert report["seconds"] < 30
+
+
+def test_grade_survives_a_dying_kernel():
+    report = instructor.grade(FIXTURES / "toy_died.ipynb", timeout=30)
+    assert report["kernel_died"] is True
+    assert statuses(report) == {"99.1": "passed", "99.5": "not attempted"}
+    assert any("kernel died" in e["error"] for e in report["errors"])
+
+
+def test_grade_json_on_stdout(capsys):
+    assert instructor.main(["grade", str(FIXTURES / "toy_died.ipynb"), "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["notebook"] == "toy_died.ipynb" and report["score"] == "1/2"
+
+
+def test_grade_refuses_bad_input(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        instructor.grade(tmp_path / "missing.ipynb")
+    text = tmp_path / "essay.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match=r"path must be a Jupyter notebook \(.ipynb\)"):
+        instructor.grade(text)
+    junk = tmp_path / "junk.ipynb"
+    junk.write_text("{ this is not json")
+    with pytest.raises(ValueError, match="not a readable Jupyter notebook"):
+        instructor.grade(junk)
+    for bad in (0, -5, "ten", True):
+        with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+            instructor.grade(FIXTURES / "toy_solution.ipynb", timeout=bad)
+    with pytest.raises(ValueError, match="total_timeout must be a positive number"):
+        instructor.grade(FIXTURES / "toy_solution.ipynb", total_timeout=0)
+    assert instructor.main(["grade", str(tmp_path / "missing.ipynb")]) == 2
+    assert "missing.ipynb" in capsys.readouterr().err
+    assert instructor.main(["grade", str(junk)]) == 2
+    assert "not a readable Jupyter notebook" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ structure checks
+
+def make_course_notebook(name="02_toy.ipynb"):
+    """A notebook that follows CONTRIBUTING.md, as committed (executed in full mode)."""
+    cells = [
+        new_markdown_cell(colab.badge_source(f"notebooks/{name}")),
+        new_code_cell(colab.setup_source()),
+        new_markdown_cell("# 02 · Toy\n\n- what it teaches\n\nFast mode 10 s; full mode 1 min on a CPU."),
+        new_code_cell("from cnncourse.session import begin\nMODE = begin(seed=0)"),
+        new_code_cell("x = 1 + 1\nprint(x)"),
+        new_markdown_cell("## Summary\n\n- a point"),
+        new_markdown_cell("## Exercises"),
+        new_code_cell("from cnncourse.exercises import ex02 as ex"),
+    ]
+    for k, var in enumerate(("width_answer", "kernel_answer", "count_answer"), start=1):
+        cells.append(new_markdown_cell(f"**Exercise {k}.** Do it."))
+        cells.append(new_code_cell(f"### BEGIN SOLUTION\n{var} = {k}\n### END SOLUTION"))
+        cells.append(new_code_cell(f"ex.q{k}.check({var})"))
+    count = 0
+    for cell in cells:
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+    cells[1].outputs = [new_output("stream", name="stdout", text=colab.NOT_ON_COLAB + "\n")]
+    cells[3].outputs = [new_output("stream", name="stdout", text="cnncourse 0.1.0 | FULL mode: full datasets\n")]
+    return new_notebook(cells=cells)
+
+
+def test_check_notebook_accepts_a_compliant_notebook():
+    assert instructor.check_notebook(make_course_notebook(), "notebooks/02_toy.ipynb") == []
+
+
+def _mutations():
+    def badge_elsewhere(nb):
+        nb.cells[0].source = colab.badge_source("notebooks/03_other.ipynb")
+
+    def no_setup(nb):
+        del nb.cells[1]
+
+    def edited_setup(nb):
+        nb.cells[1].source += "\nprint('hi')"
+
+    def error_output(nb):
+        nb.cells[4].outputs = [new_output("error", ename="ValueError", evalue="bad", traceback=[])]
+
+    def local_path_in_output(nb):
+        nb.cells[4].outputs = [new_output("stream", name="stdout", text="saved /work/main/x.png\n")]
+
+    def local_path_in_source(nb):
+        nb.cells[4].source = "open('/home/alice/data.npy')"
+
+    def progress_bar(nb):
+        nb.cells[4].outputs = [new_output("stream", name="stdout", text="1/1 ━━━━━━━━━━ 0s\n")]
+
+    def fast_mode_outputs(nb):
+        nb.cells[3].outputs = [new_output("stream", name="stdout", text="FAST mode: small subsets\n")]
+
+    def not_executed(nb):
+        nb.cells[4].execution_count = None
+
+    def out_of_order(nb):
+        nb.cells[4].execution_count = 99
+
+    def no_begin(nb):
+        nb.cells[3].source = "import numpy as np"
+
+    def no_summary(nb):
+        nb.cells[5].source = "## Recap"
+
+    def two_exercises(nb):
+        del nb.cells[-3:]
+
+    def check_without_answer_cell(nb):
+        nb.cells[-2].source = "count_answer = 3"
+
+    def answer_not_in_region(nb):
+        nb.cells[-2].source = "### BEGIN SOLUTION\nother = 3\n### END SOLUTION\ncount_answer = other"
+
+    def answer_name_reused(nb):
+        nb.cells[4].source = "width_answer = 0"
+
+    def wrong_module(nb):
+        nb.cells[7].source = "from cnncourse.exercises import ex05 as ex"
+
+    def unbalanced(nb):
+        nb.cells[-2].source = "### BEGIN SOLUTION\ncount_answer = 3"
+
+    def wrong_title(nb):
+        nb.cells[2].source = "# 07 · Not this one"
+
+    return [
+        (badge_elsewhere, "cell 0 is not the Colab badge"),
+        (no_setup, "cell 1 is not the setup cell"),
+        (edited_setup, "cell 1 is not the setup cell"),
+        (error_output, "cell 4: error output ValueError: bad"),
+        (local_path_in_output, "cell 4: an output holds an absolute local path"),
+        (local_path_in_source, "cell 4: its source holds an absolute local path"),
+        (progress_bar, "progress bar"),
+        (fast_mode_outputs, "does not say FULL mode"),
+        (not_executed, "cell 4: not executed"),
+        (out_of_order, "executed out of order"),
+        (no_begin, "should call begin("),
+        (no_summary, "no '## Summary'"),
+        (two_exercises, "2 exercise check(s) after '## Exercises'; at least 3"),
+        (check_without_answer_cell, "ex.q3.check( has no solution-marked answer cell"),
+        (answer_not_in_region, "the solution region does not assign 'count_answer'"),
+        (answer_name_reused, "'width_answer' (the answer to ex.q1) is also assigned in cell(s) [4]"),
+        (wrong_module, "come from ex05, not ex02"),
+        (unbalanced, "BEGIN SOLUTION without an END"),
+        (wrong_title, "cell 2 should be the title"),
+    ]
+
+
+@pytest.mark.parametrize("mutate, problem", _mutations(), ids=[m.__name__ for m, _ in _mutations()])
+def test_check_notebook_finds_each_problem(mutate, problem):
+    nb = make_course_notebook()
+    mutate(nb)
+    problems = instructor.check_notebook(nb, "notebooks/02_toy.ipynb")
+    assert any(problem in p for p in problems), problems
+
+
+def test_check_command_line(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(make_course_notebook(), folder / "02_toy.ipynb")
+    assert instructor.main(["check", str(folder)]) == 0
+    assert "1/1 notebook(s) pass" in capsys.readouterr().out
+    bad = make_course_notebook("03_bad.ipynb")
+    bad.cells[2].source = "# 03 · Bad"
+    bad.cells[4].outputs = [new_output("error", ename="KeyError", evalue="'x'", traceback=[])]
+    nbformat.write(bad, folder / "03_bad.ipynb")
+    assert instructor.main(["check", str(folder)]) == 1
+    said = capsys.readouterr().out
+    assert "FAIL" in said and "error output KeyError" in said and "1/2 notebook(s) pass" in said
