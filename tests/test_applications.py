@@ -1,0 +1,168 @@
+"""Canvases, boxes and overlap measures for notebook 09."""
+import numpy as np
+import pytest
+from sklearn.metrics import jaccard_score
+
+from cnncourse import applications as apps
+
+
+def digit_blocks(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    digits = np.zeros((n, 28, 28, 1), "float32")
+    for i in range(n):
+        y0, x0 = rng.integers(2, 10, size=2)
+        digits[i, y0:y0 + 12, x0:x0 + 8] = rng.uniform(0.5, 1.0)
+        digits[i, y0, x0] = 0.1          # faint ink below the threshold: not part of the digit
+    return digits, np.arange(n) % 10
+
+
+def test_canvases_hold_the_digit_its_mask_and_its_tight_box():
+    digits, labels = digit_blocks()
+    c = apps.make_canvases(digits, labels, canvas_size=50, seed=1)
+    assert c.images.shape == (6, 50, 50, 1) and c.masks.shape == (6, 50, 50) and c.boxes.shape == (6, 4)
+    for i in range(6):
+        y0, x0, y1, x1 = c.boxes[i]
+        assert (y1 - y0, x1 - x0) == (12, 8)                          # tight around the ink
+        assert set(np.unique(c.masks[i])) == {0, 1 + labels[i]}
+        assert (c.masks[i] > 0).sum() == 12 * 8 - 1                   # the faint pixel is excluded
+        assert np.all(c.masks[i][y0:y1, x0:x1][1:, :] > 0)
+        # the canvas holds exactly the digit's pixels, nothing else
+        assert c.images[i].sum() == pytest.approx(digits[i].sum(), rel=1e-5)
+        assert apps.mask_to_box(c.masks[i] > 0) == tuple(c.boxes[i])
+    # placements vary and are reproducible
+    assert len({tuple(b) for b in c.boxes}) > 3
+    again = apps.make_canvases(digits, labels, canvas_size=50, seed=1)
+    np.testing.assert_array_equal(again.images, c.images)
+
+
+def test_canvases_from_real_mnist_with_noise():
+    from cnncourse.data import load_mnist
+
+    (x, y), _ = load_mnist(n_train=20, n_test=10)
+    c = apps.make_canvases(x, y, canvas_size=56, seed=0, noise=0.1)
+    assert c.images.min() >= 0 and c.images.max() <= 1
+    assert np.all((c.boxes[:, 2:] - c.boxes[:, :2]) <= 28) and np.all(c.boxes[:, 2:] <= 56)
+    np.testing.assert_array_equal(c.labels, y)
+    assert np.all(c.masks.max(axis=(1, 2)) == y + 1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(digits=np.zeros((2, 28)), labels=np.zeros(2, int)), "digits"),
+    (dict(labels=np.array([0, 10])), "labels"),
+    (dict(labels=np.array([0.0, 1.0])), "labels"),
+    (dict(labels=np.array([0])), "labels"),
+    (dict(canvas_size=20), "canvas_size"),
+    (dict(noise=-0.1), "noise"),
+    (dict(threshold=1.5), "threshold"),
+    (dict(seed=-1), "seed"),
+])
+def test_make_canvases_rejects_bad_arguments(kwargs, match):
+    args = dict(digits=np.zeros((2, 28, 28)), labels=np.array([0, 1]))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        apps.make_canvases(**args)
+
+
+def test_mask_to_box():
+    m = np.zeros((6, 7), bool)
+    assert apps.mask_to_box(m) is None
+    m[5, 6] = True
+    assert apps.mask_to_box(m) == (5, 6, 6, 7)
+    m[0, 1] = True
+    assert apps.mask_to_box(m) == (0, 1, 6, 7)
+    with pytest.raises(ValueError, match="mask must be a 2-D array"):
+        apps.mask_to_box(np.zeros(3))
+
+
+def box_iou_by_pixels(a, b, size=20):
+    """Reference: paint both boxes on a pixel grid and count."""
+    pa = np.zeros((size, size), bool); pa[a[0]:a[2], a[1]:a[3]] = True
+    pb = np.zeros((size, size), bool); pb[b[0]:b[2], b[1]:b[3]] = True
+    union = (pa | pb).sum()
+    return (pa & pb).sum() / union if union else 0.0
+
+
+def test_box_iou_matches_counting_pixels():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a = np.sort(rng.integers(0, 20, (2, 2)), axis=0).T.reshape(-1)[[0, 2, 1, 3]]
+        b = np.sort(rng.integers(0, 20, (2, 2)), axis=0).T.reshape(-1)[[0, 2, 1, 3]]
+        assert apps.box_iou(a, b) == pytest.approx(box_iou_by_pixels(a, b))
+        assert apps.box_iou(a, b) == pytest.approx(apps.box_iou(b, a))
+
+
+def test_box_iou_special_cases_and_broadcasting():
+    assert apps.box_iou((0, 0, 4, 4), (0, 0, 4, 4)) == 1.0
+    assert apps.box_iou((0, 0, 2, 2), (2, 2, 4, 4)) == 0.0                 # touching corners
+    assert apps.box_iou((0, 0, 4, 4), (0, 0, 2, 2)) == pytest.approx(0.25)  # nested
+    assert apps.box_iou((1, 1, 1, 1), (1, 1, 1, 1)) == 0.0                 # empty boxes
+    out = apps.box_iou(np.array([[0, 0, 2, 2], [0, 0, 1, 2], [5, 5, 6, 6]]), (0, 0, 2, 2))
+    np.testing.assert_allclose(out, [1.0, 0.5, 0.0])
+    frac = apps.box_iou((0.0, 0.0, 0.5, 0.5), (0.25, 0.0, 0.75, 0.5))
+    assert frac == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match=r"a must have shape \(\.\.\., 4\)"):
+        apps.box_iou((0, 0, 1), (0, 0, 1, 1))
+    with pytest.raises(ValueError, match="y_max < y_min"):
+        apps.box_iou((3, 0, 1, 1), (0, 0, 1, 1))
+    with pytest.raises(TypeError, match="b must be boxes"):
+        apps.box_iou((0, 0, 1, 1), "box")
+
+
+def test_mask_iou_matches_scikit_learn():
+    rng = np.random.default_rng(1)
+    true = rng.integers(0, 4, (3, 9, 9))
+    pred = np.where(rng.random(true.shape) < 0.7, true, rng.integers(0, 4, true.shape))
+    per_class, mean = apps.mask_iou(pred, true, num_classes=4)
+    expected = jaccard_score(true.ravel(), pred.ravel(), average=None, labels=range(4))
+    np.testing.assert_allclose(per_class, expected)
+    assert mean == pytest.approx(expected.mean())
+    _, no_bg = apps.mask_iou(pred, true, num_classes=4, ignore_background=True)
+    assert no_bg == pytest.approx(expected[1:].mean())
+
+
+def test_mask_iou_leaves_absent_classes_out_and_exposes_the_background_trap():
+    true = np.zeros((20, 20), int)
+    true[5:9, 5:8] = 4                                # a small object: 12 of 400 pixels
+    all_background = np.zeros_like(true)
+    per_class, mean = apps.mask_iou(all_background, true, num_classes=11)
+    assert per_class[4] == 0.0 and np.isnan(per_class[1]) and np.isnan(per_class[10])
+    assert mean == pytest.approx((388 / 400 + 0.0) / 2)
+    assert apps.pixel_accuracy(all_background, true) == pytest.approx(0.97)
+    assert apps.mask_iou(all_background, true, num_classes=11, ignore_background=True)[1] == 0.0
+
+
+@pytest.mark.parametrize("pred, true, match", [
+    (np.zeros((2, 2), int), np.zeros((2, 3), int), "same shape"),
+    (np.zeros((2, 2)), np.zeros((2, 2), int), "integers"),
+    (np.zeros(0, int), np.zeros(0, int), "empty"),
+])
+def test_mask_measures_reject_bad_input(pred, true, match):
+    with pytest.raises(ValueError, match=match):
+        apps.mask_iou(pred, true)
+    with pytest.raises(ValueError, match=match):
+        apps.pixel_accuracy(pred, true)
+
+
+def test_mask_iou_num_classes_is_checked():
+    with pytest.raises(ValueError, match="num_classes"):
+        apps.mask_iou(np.array([0, 3]), np.array([0, 1]), num_classes=3)
+
+
+def test_dice_is_a_function_of_iou():
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        p, t = rng.random((2, 8, 8)) < 0.4
+        iou = (p & t).sum() / (p | t).sum()
+        assert apps.dice(p, t) == pytest.approx(2 * iou / (1 + iou))
+    assert apps.dice(np.zeros(4, int), np.zeros(4, int)) == 1.0
+
+
+def test_draw_box_puts_the_rectangle_on_pixel_edges():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    rect = apps.draw_box(ax, (2, 3, 5, 9), label="7")
+    assert rect.get_xy() == (2.5, 1.5) and rect.get_width() == 6 and rect.get_height() == 3
+    plt.close(fig)
