@@ -200,8 +200,15 @@ def main(argv=None):
     p_re = sub.add_parser("repoint", help="point every badge and setup cell at another repository")
     p_re.add_argument("repository", help="OWNER/NAME on GitHub")
     p_re.add_argument("--branch", default="main")
-    p_re.add_argument("folder", nargs="?", default="notebooks")
-    args = parser.parse_args(argv)
+    p_re.add_argument("folder", nargs="?", default=None, help="default: notebooks")
+    args, extra = parser.parse_known_args(argv)
+    # `repoint OWNER/REPO --branch B notebooks/`: argparse leaves a folder given after an option over
+    if args.command == "repoint" and args.folder is None and len(extra) == 1 and not extra[0].startswith("-"):
+        args.folder, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.folder is None:
+        args.folder = "notebooks"
     try:
         if args.command == "repoint":
             results = repoint(args.repository, args.branch, args.folder)
