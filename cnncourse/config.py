@@ -38,6 +38,12 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "cifar10_test": (10_000, 500),
     # 01_why_convnets
     "why_epochs": (5, 2),
+    # 04_fully_connected_and_training
+    "fc_train": (20_000, 1_000),        # training images for the GradientTape loop and model.fit
+    "fc_test": (10_000, 500),
+    "fc_epochs": (3, 2),
+    "fc_triplet_steps": (1_000, 40),    # custom training steps of the triplet embedding net
+    "fc_triplet_eval": (2_000, 300),    # test triplets used to measure distances before/after
 }
 
 

@@ -1,0 +1,280 @@
+"""Exercises of notebook 04, *Fully connected layers and the training process*.
+
+In the notebook::
+
+    from cnncourse.exercises import ex04 as ex
+    ex.q1.check(probs_by_hand)        # softmax of LOGITS_Q1, an array of shape (4,)
+    ex.q2.check(ce_by_hand)           # cross-entropy of PRED_Q2 for TRUE_CLASS_Q2, a float
+    ex.q3.check(w_after_step)         # the weight after one gradient descent step, a float
+    ex.q4.check(dense_after_flatten)  # parameters of the Dense layer after Flatten, an int
+    ex.q5.check(triplet_by_hand)      # mean triplet loss of two triplets, a float
+
+The numbers of each exercise are module constants (``LOGITS_Q1``, ...), so the
+notebook and the checker cannot drift apart. Each checker returns ``None`` when
+the answer is right, or what is wrong, without giving the answer away.
+
+>>> q2.evaluate(-np.log10(PRED_Q2[TRUE_CLASS_Q2]))[1]  # doctest: +ELLIPSIS
+'...natural logarithm...'
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cnncourse.exercises import Exercise, expect_array, expect_int
+
+__all__ = ["q1", "q2", "q3", "q4", "q5",
+           "LOGITS_Q1", "PRED_Q2", "TRUE_CLASS_Q2", "W_Q3", "X_Q3", "Y_Q3", "LR_Q3",
+           "A_Q5", "P_Q5", "N_Q5", "MARGIN_Q5"]
+
+# --------------------------------------------------------------------------- the numbers
+
+LOGITS_Q1 = np.array([2.0, 1.0, 0.1, -1.0])
+
+PRED_Q2 = np.array([0.1, 0.6, 0.2, 0.1])
+TRUE_CLASS_Q2 = 2
+
+W_Q3, X_Q3, Y_Q3, LR_Q3 = 0.5, 3.0, 2.5, 0.1
+
+A_Q5 = np.array([[0.0, 1.0], [0.0, 0.0]])
+P_Q5 = np.array([[1.0, 2.0], [1.0, 0.0]])
+N_Q5 = np.array([[2.0, 0.0], [3.0, 0.0]])
+MARGIN_Q5 = 4.0
+
+
+def _real(answer, name="the answer"):
+    """``(value, None)`` for a real number (a 0-d or one-element array counts), else ``(None, message)``."""
+    if isinstance(answer, (bool, np.bool_)) or answer is None or isinstance(answer, (str, bytes)):
+        return None, f"{name} should be a number (a float), got {type(answer).__name__} {answer!r:.60}."
+    try:
+        arr = np.asarray(answer, dtype=float)
+    except (TypeError, ValueError):
+        return None, f"{name} should be a number (a float), got {type(answer).__name__}."
+    if arr.size != 1:
+        return None, f"{name} should be one number, got an array of shape {arr.shape}."
+    value = float(arr.reshape(()))
+    if not math.isfinite(value):
+        return None, f"{name} is {value}: NaN or infinite. Is a logarithm of 0 or a division by 0 hiding in it?"
+    return value, None
+
+
+def _close(a, b, tol=1e-3):
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+# --------------------------------------------------------------------------- 04.1 softmax
+
+def _softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / e.sum()
+
+
+def _check_softmax(answer):
+    problem = expect_array(answer, shape=LOGITS_Q1.shape, name="probs_by_hand")
+    if problem:
+        return problem
+    got = np.asarray(answer, dtype=float)
+    right = _softmax(LOGITS_Q1)
+    if np.allclose(got, right, atol=1e-4):
+        return None
+    if np.allclose(got, np.exp(LOGITS_Q1), atol=1e-3):
+        return "These are the exponentials of the logits; they do not sum to 1 yet. One more step."
+    if np.allclose(got, LOGITS_Q1 / LOGITS_Q1.sum(), atol=1e-3):
+        return ("You divided the logits by their sum. Logits can be negative, so that is no probability: "
+                "softmax exponentiates first.")
+    if np.allclose(got, _softmax(-LOGITS_Q1), atol=1e-4):
+        return "The largest logit should get the largest probability; check the sign inside the exponential."
+    if np.allclose(np.sort(got), np.sort(right), atol=1e-4):
+        return "The right values, in the wrong order: probability i belongs to logit i."
+    if np.any(got < 0):
+        return "Probabilities cannot be negative."
+    if abs(got.sum() - 1) > 1e-3:
+        return f"Your probabilities sum to {got.sum():.4f}, not 1."
+    return ("These numbers sum to 1 but are not the softmax of LOGITS_Q1: "
+            "each should be exp(z_i) divided by the sum of exp(z_j).")
+
+
+q1 = Exercise(
+    "04.1",
+    "Compute the softmax of LOGITS_Q1 = [2.0, 1.0, 0.1, -1.0] with NumPy (np.exp, sum), "
+    "without keras.ops.softmax.",
+    _check_softmax,
+    hint="p_i = exp(z_i) / sum_j exp(z_j). Subtracting max(z) first changes nothing but avoids overflow.",
+    solution="z = ex.LOGITS_Q1\ne = np.exp(z - z.max())\nprobs_by_hand = e / e.sum()",
+    expects="a NumPy array of 4 probabilities",
+)
+
+
+# --------------------------------------------------------------------------- 04.2 cross-entropy
+
+def _check_ce(answer):
+    value, problem = _real(answer, "ce_by_hand")
+    if problem:
+        return problem
+    p = PRED_Q2
+    right = -math.log(p[TRUE_CLASS_Q2])
+    if _close(value, right):
+        return None
+    if _close(value, -right):
+        return ("Your loss is negative. A loss must be >= 0 and small for good predictions: "
+                "cross-entropy is MINUS the logarithm.")
+    if _close(value, -math.log10(p[TRUE_CLASS_Q2])) or _close(value, -math.log2(p[TRUE_CLASS_Q2])):
+        return "Right idea, wrong logarithm: Keras uses the natural logarithm (np.log)."
+    if _close(value, -math.log(p.max())):
+        return ("That is the loss the prediction would have if the most probable class were the true one. "
+                "Use the probability given to the TRUE class.")
+    if _close(value, -math.log(p[TRUE_CLASS_Q2 - 1])) or _close(value, -math.log(p[TRUE_CLASS_Q2 + 1])):
+        return "Off by one class: classes are numbered from 0, so class 2 is the third entry."
+    if _close(value, 1 - p[TRUE_CLASS_Q2]):
+        return "1 - p is not the cross-entropy; the cross-entropy takes a logarithm."
+    if _close(value, -np.sum(np.log(p))) or _close(value, -np.mean(np.log(p))):
+        return ("You took the logarithm of every probability. With a one-hot target only the true class's "
+                "term survives.")
+    return "Not the cross-entropy of PRED_Q2 for class TRUE_CLASS_Q2; write -sum_i y_i log p_i with a one-hot y."
+
+
+q2 = Exercise(
+    "04.2",
+    "A network predicts PRED_Q2 = [0.1, 0.6, 0.2, 0.1] for an image whose true class is "
+    "TRUE_CLASS_Q2 = 2. Compute its categorical cross-entropy by hand (a float).",
+    _check_ce,
+    hint="With a one-hot target, -sum_i y_i log p_i keeps a single term.",
+    solution="ce_by_hand = -np.log(ex.PRED_Q2[ex.TRUE_CLASS_Q2])",
+    expects="a float",
+)
+
+
+# --------------------------------------------------------------------------- 04.3 one gradient step
+
+def _check_step(answer):
+    value, problem = _real(answer, "w_after_step")
+    if problem:
+        return problem
+    w, x, y, lr = W_Q3, X_Q3, Y_Q3, LR_Q3
+    err = w * x - y
+    grad = 2 * err * x
+    right = w - lr * grad
+    if _close(value, right, 1e-6):
+        return None
+    if _close(value, w + lr * grad, 1e-6):
+        return "You stepped uphill: gradient descent moves AGAINST the gradient, so the loss grew."
+    if _close(value, w - lr * err * x, 1e-6):
+        return "Close: the derivative of (w*x - y)**2 has a factor you dropped (the power rule)."
+    if _close(value, w - lr * 2 * err, 1e-6):
+        return "Close: you forgot the chain rule's inner derivative d(w*x - y)/dw."
+    if _close(value, w - grad, 1e-6):
+        return "That step used a learning rate of 1; multiply the gradient by LR_Q3."
+    if _close(value, grad, 1e-6) or _close(value, -grad, 1e-6):
+        return "That is the gradient (or its negative); the answer is the NEW weight after the step."
+    return "Not the weight after one step of w <- w - lr * dL/dw with L(w) = (w*x - y)**2."
+
+
+q3 = Exercise(
+    "04.3",
+    "A one-weight model predicts y_hat = w * x with loss L(w) = (y_hat - y)**2. With w = W_Q3 = 0.5, "
+    "x = X_Q3 = 3.0, y = Y_Q3 = 2.5 and learning rate LR_Q3 = 0.1, compute the weight after one "
+    "step of gradient descent (a float).",
+    _check_step,
+    hint="dL/dw = 2 (w x - y) x; then w <- w - lr * dL/dw.",
+    solution="grad = 2 * (ex.W_Q3 * ex.X_Q3 - ex.Y_Q3) * ex.X_Q3\nw_after_step = ex.W_Q3 - ex.LR_Q3 * grad",
+    expects="a float",
+)
+
+
+# --------------------------------------------------------------------------- 04.4 Dense after Flatten
+
+# input 32x32x3 -> Conv2D(16, 5) valid -> MaxPooling2D(2) -> Flatten -> Dense(64)
+_H, _C_IN, _K, _F, _POOL, _UNITS = 32, 3, 5, 16, 2, 64
+
+
+def _check_dense(answer):
+    problem = expect_int(answer, "dense_after_flatten")
+    if problem:
+        return problem
+    got = int(answer)
+    conv = _H - _K + 1                       # 28
+    flat = (conv // _POOL) ** 2 * _F         # 14*14*16 = 3136
+    right = flat * _UNITS + _UNITS
+    if got == right:
+        return None
+    if got == flat:
+        return "That is the length of the flattened vector; the question asks for the Dense layer's parameters."
+    if got == flat * _UNITS:
+        return "You counted the weights only: every unit also has a bias."
+    if got == conv * conv * _F * (_UNITS + 1) or got == conv * conv * _F * _UNITS + _UNITS:
+        return "You forgot the pooling layer: it shrinks the feature maps before Flatten."
+    if got == (_H // _POOL) ** 2 * _F * _UNITS + _UNITS:
+        return ("That assumes the convolution keeps the 32x32 size ('same' padding). "
+                "With padding='valid' a 5x5 kernel loses 4 pixels in each direction.")
+    conv_params = _K * _K * _C_IN * _F + _F
+    if got == right + conv_params:
+        return "That also counts the convolution's parameters; only the Dense layer's are asked."
+    if got == (conv // _POOL) ** 2 * _UNITS + _UNITS:
+        return "You forgot the channels: Flatten keeps all 16 feature maps, one value per pixel per map."
+    if got == ((conv // _POOL) ** 2 * _F) * _UNITS + 1:
+        return "A Dense layer has one bias per unit, not one for the layer."
+    return ("Not the Dense layer's parameter count. Work out the shape after each layer "
+            "(conv: n - k + 1; pool: halves), flatten it, then inputs * units + units.")
+
+
+q4 = Exercise(
+    "04.4",
+    "An input of shape (32, 32, 3) goes through Conv2D(16, 5, padding='valid'), MaxPooling2D(2), "
+    "Flatten and Dense(64). How many parameters does the Dense layer have? Work it out by hand (an int); "
+    "build the model afterwards to see if Keras agrees.",
+    _check_dense,
+    hint="Find the shape after the convolution (32 - 5 + 1), then after pooling, then its length after Flatten.",
+    solution="flat = 14 * 14 * 16              # (32 - 5 + 1) // 2 = 14, times 16 maps\n"
+             "dense_after_flatten = flat * 64 + 64",
+    expects="an int",
+)
+
+
+# --------------------------------------------------------------------------- 04.5 triplet loss
+
+def _triplet_terms(squared=True):
+    d_ap = np.sum((A_Q5 - P_Q5) ** 2, axis=1)
+    d_an = np.sum((A_Q5 - N_Q5) ** 2, axis=1)
+    if not squared:
+        d_ap, d_an = np.sqrt(d_ap), np.sqrt(d_an)
+    return d_ap - d_an + MARGIN_Q5
+
+
+def _check_triplet(answer):
+    value, problem = _real(answer, "triplet_by_hand")
+    if problem:
+        return problem
+    terms = _triplet_terms(squared=True)
+    right = float(np.mean(np.maximum(terms, 0)))
+    if _close(value, right, 1e-4):
+        return None
+    if _close(value, float(np.mean(terms)), 1e-4):
+        return ("A triplet whose negative is already far enough should cost nothing: "
+                "you forgot the max(..., 0).")
+    if _close(value, float(np.sum(np.maximum(terms, 0))), 1e-4):
+        return "That is the sum over the two triplets; the loss is their mean."
+    plain = _triplet_terms(squared=False)
+    if _close(value, float(np.mean(np.maximum(plain, 0))), 1e-4) or _close(value, float(np.mean(plain)), 1e-4):
+        return "You used plain Euclidean distances; this exercise (like FaceNet) uses SQUARED distances."
+    swapped = -terms + 2 * MARGIN_Q5         # d_an - d_ap + margin
+    if _close(value, float(np.mean(np.maximum(swapped, 0))), 1e-4):
+        return ("Positive and negative are swapped: the loss is small when the anchor is CLOSE to the "
+                "positive, so d(a, p) enters with a plus sign.")
+    if value < 0:
+        return "A triplet loss is never negative."
+    return "Not the mean of max(d(a,p) - d(a,n) + margin, 0) with squared distances over the two triplets."
+
+
+q5 = Exercise(
+    "04.5",
+    "Two triplets of 2-D embeddings: anchors A_Q5, positives P_Q5, negatives N_Q5 (one triplet per row), "
+    "margin MARGIN_Q5 = 4. Compute the mean triplet loss with squared Euclidean distances by hand "
+    "(a float), without cnncourse.losses.",
+    _check_triplet,
+    hint="Per triplet: max(||a-p||^2 - ||a-n||^2 + margin, 0); then the mean over the rows.",
+    solution="d_ap = ((ex.A_Q5 - ex.P_Q5) ** 2).sum(axis=1)\n"
+             "d_an = ((ex.A_Q5 - ex.N_Q5) ** 2).sum(axis=1)\n"
+             "triplet_by_hand = np.maximum(d_ap - d_an + ex.MARGIN_Q5, 0).mean()",
+    expects="a float",
+)
