@@ -1,0 +1,194 @@
+"""The exercise framework (cnncourse.exercises) and what every exercise module must honour.
+
+The second half runs over every ``cnncourse/exercises/exNN.py``: keys ``NN.k`` matching the
+module and the attribute ``qk``, at least three exercises, and checkers that answer nonsense
+(None, a string, a wrongly shaped array...) with a message of their own instead of crashing.
+"""
+import importlib
+import io
+import pkgutil
+import re
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+import cnncourse.exercises as exercises
+from cnncourse.exercises import NOT_ANSWERED, Exercise, expect_array, expect_int
+
+
+@pytest.fixture(autouse=True)
+def clean_state():
+    """Each test sees (and leaves) the framework's records as they were."""
+    saved = (dict(exercises._REGISTRY), dict(exercises._RESULTS), dict(exercises._FEEDBACK))
+    yield
+    for store, old in zip((exercises._REGISTRY, exercises._RESULTS, exercises._FEEDBACK), saved):
+        store.clear()
+        store.update(old)
+
+
+def _is_three(answer):
+    problem = expect_int(answer, "the count")
+    if problem:
+        return problem
+    return None if answer == 3 else ("Off by one." if abs(answer - 3) == 1 else "Not the count.")
+
+
+def make(key="98.1", checker=_is_three):
+    return Exercise(key, "How many colour channels has an RGB image?", checker,
+                    hint="R, G and B.", solution="channels = 3", expects="an int")
+
+
+def printed(fn, *args):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        value = fn(*args)
+    return value, out.getvalue()
+
+
+# ------------------------------------------------------------------ Exercise
+
+def test_check_says_correct_or_what_is_wrong_and_records_it():
+    q = make()
+    passed, said = printed(q.check, 3)
+    assert passed is True and said == "[98.1] ✔ Correct!\n"
+    passed, said = printed(q.check, 4)
+    assert passed is False and said == "[98.1] ✘ Off by one.\n"
+    assert exercises.results()["98.1"] is False                  # the last check counts
+    assert exercises.feedback()["98.1"] == {"passed": False, "answered": True, "message": "Off by one."}
+    printed(q.check, 3)
+    assert exercises.results()["98.1"] is True
+
+
+def test_check_never_crashes_on_nonsense():
+    def fragile(answer):
+        return None if answer.shape == (3, 3) else "wrong shape"   # crashes on non-arrays
+
+    q = make("98.2", fragile)
+    for nonsense in (None, "three", object(), [1, 2], {"a": 1}):
+        passed, message = q.evaluate(nonsense)
+        assert passed is False
+        assert message.startswith("Could not check this answer (AttributeError")
+        assert message.endswith("Expected an int.")
+    assert q.evaluate(np.zeros((3, 3))) == (True, "Correct!")
+
+
+def test_not_answered_is_said_and_recorded_as_such():
+    q = make()
+    for placeholder in (NOT_ANSWERED, ...):
+        passed, said = printed(q.check, placeholder)
+        assert passed is False and "No answer yet: expected an int." in said
+        assert exercises.feedback()["98.1"]["answered"] is False
+
+
+def test_hint_solution_registry_and_repr():
+    q = make()
+    assert printed(q.hint)[1] == "[98.1] Hint: R, G and B.\n"
+    assert printed(q.solution)[1] == "[98.1] Solution:\nchannels = 3\n"
+    assert exercises.registry()["98.1"] is q
+    assert "98.1" in repr(q) and "RGB" in repr(q)
+    exercises.clear_results()
+    assert exercises.results() == {} and exercises.feedback() == {}
+
+
+def test_exercise_arguments_are_validated():
+    with pytest.raises(ValueError, match="key must be a non-empty string without spaces"):
+        make("")
+    with pytest.raises(ValueError, match="key must be"):
+        make("98 .1")
+    with pytest.raises(ValueError, match="key must be"):
+        make(981)
+    with pytest.raises(TypeError, match="checker must be callable"):
+        make("98.1", checker="not a function")
+    with pytest.raises(ValueError, match="hint of exercise 98.1 must be a non-empty string"):
+        Exercise("98.1", "Statement.", _is_three, hint="", solution="x", expects="an int")
+    with pytest.raises(ValueError, match="expects of exercise 98.1 must be a non-empty string"):
+        Exercise("98.1", "Statement.", _is_three, hint="h", solution="x", expects=None)
+
+
+def test_a_key_used_by_another_module_is_refused_but_a_reload_is_fine():
+    make("98.3")
+    make("98.3")                          # the same module defining it again (a reload)
+
+    def other(answer):
+        return None
+
+    other.__module__ = "cnncourse.exercises.ex42"
+    with pytest.raises(ValueError, match="key '98.3' is already used by an exercise of module"):
+        make("98.3", other)
+
+
+# ------------------------------------------------------------------ building blocks
+
+@pytest.mark.parametrize("answer", [6, np.int64(6), 6.0, np.float32(6), np.array(6)])
+def test_expect_int_accepts_whole_numbers(answer):
+    assert expect_int(answer) is None
+
+
+@pytest.mark.parametrize("answer, says", [
+    (6.5, "float 6.5"), (True, "bool True"), ("6", "str '6'"), (None, "NoneType None"),
+    (np.array([6]), "ndarray"), (float("nan"), "float nan"),
+])
+def test_expect_int_refuses_the_rest(answer, says):
+    message = expect_int(answer, "the stride")
+    assert message.startswith("the stride should be a whole number (an int), got ") and says in message
+
+
+def test_expect_array():
+    assert expect_array(np.zeros((2, 3)), shape=(2, 3)) is None
+    assert expect_array([[1, 2, 3], [4, 5, 6]], shape=[2, 3]) is None
+    assert expect_array(np.ones(4)) is None
+    assert expect_array(np.zeros((3, 2)), shape=(2, 3), name="w") == "w has shape (3, 2); expected shape (2, 3)."
+    assert "should be a NumPy array of numbers, got str" in expect_array("abc", shape=(2, 3))
+    assert "should be a NumPy array of shape (2, 3), got None" in expect_array(None, shape=(2, 3))
+    assert "should be a NumPy array" in expect_array(None)
+    assert "rows have different lengths" in expect_array([[1, 2], [3]])
+    assert "should be a NumPy array of shape (2, 3), got 5" in expect_array(5, shape=(2, 3))
+    assert expect_array(np.array([1.0, np.nan])) == "the answer holds NaN or infinite values."
+    assert "got dict" in expect_array({"a": 1})
+
+
+# ------------------------------------------------------------------ every exercise module
+
+def _modules():
+    return sorted(m.name for m in pkgutil.iter_modules(exercises.__path__) if re.fullmatch(r"ex\d+", m.name))
+
+
+NONSENSE = {
+    "None": None,
+    "a string": "my answer",
+    "a function (not called)": lambda x: x,
+    "a wrongly shaped NaN array": np.full((7, 5, 3), np.nan),
+    "an empty list": [],
+}
+
+
+def _exercises_of(name):
+    module = importlib.import_module(f"cnncourse.exercises.{name}")
+    return {attr: value for attr, value in vars(module).items() if isinstance(value, Exercise)}
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_module_keys_follow_the_convention(name):
+    number = name[2:]
+    found = _exercises_of(name)
+    assert len(found) >= 3, f"{name} defines {len(found)} exercises; each notebook needs at least 3"
+    for attr, q in found.items():
+        assert re.fullmatch(rf"{number}\.\d+", q.key), f"{name}.{attr} has key {q.key!r}, not '{number}.k'"
+        assert attr == f"q{q.key.split('.')[1]}", f"{name}.{attr} has key {q.key}: name it q{q.key.split('.')[1]}"
+        for field in ("statement", "_hint", "_solution", "expects"):
+            assert isinstance(getattr(q, field), str) and getattr(q, field).strip(), f"{q.key}: empty {field}"
+    ks = sorted(int(q.key.split(".")[1]) for q in found.values())
+    assert ks == list(range(1, len(ks) + 1)), f"{name}: exercise numbers {ks} should be 1..{len(ks)}"
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_checkers_answer_nonsense_with_a_message_of_their_own(name):
+    for attr, q in sorted(_exercises_of(name).items()):
+        for what, nonsense in NONSENSE.items():
+            try:
+                problem = q.checker(nonsense)
+            except Exception as exc:  # the framework would catch it, but the checker should say more
+                pytest.fail(f"{q.key}: the checker crashed on {what} ({type(exc).__name__}: {exc}); "
+                            f"it should say what was expected ({q.expects})")
+            assert isinstance(problem, str) and problem.strip(), f"{q.key}: {what} was accepted as right"
