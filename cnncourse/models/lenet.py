@@ -45,6 +45,13 @@ PARAMS = {"course": 63_802, "classic": 61_706}
 
 _MIN_SIDE = 16  # smallest input side for which pool2 still holds at least one pixel
 
+#: The course's training recipe for LeNet-5 on padded MNIST (notebook 05 and
+#: ``benchmarks/lenet5.py`` both use it): Adam whose learning rate climbs linearly
+#: from 0 to ``peak_learning_rate`` during ``warmup_epochs``, then follows a cosine
+#: down to 0 at the last epoch; mini-batches of ``batch_size``; every training
+#: digit moved by a random whole number of pixels in [-shift, shift] each epoch.
+RECIPE = {"batch_size": 128, "peak_learning_rate": 3e-3, "warmup_epochs": 0.3, "shift": 2}
+
 
 def lenet5(variant="course", activation="relu", input_shape=(32, 32, 1), num_classes=10):
     """Build LeNet-5 as an uncompiled ``keras.Model``.
@@ -139,3 +146,138 @@ def _check_input_shape(input_shape):
     if h < _MIN_SIDE or w < _MIN_SIDE or c < 1:
         raise ValueError(message)
     return h, w, c
+
+
+# --------------------------------------------------------------------------- training recipe
+
+def learning_rate_schedule(steps_per_epoch, epochs, peak_learning_rate=None, warmup_epochs=None):
+    """Warm-up then cosine decay, as a ``keras.optimizers.schedules.CosineDecay``.
+
+    The rate rises linearly from 0 to ``peak_learning_rate`` over the first
+    ``warmup_epochs`` epochs and then falls along half a cosine to 0 at the end of
+    epoch ``epochs``. Defaults come from :data:`RECIPE`.
+
+    Parameters
+    ----------
+    steps_per_epoch : int >= 1
+        Mini-batches per epoch (``ceil(n_train / batch_size)``).
+    epochs : int >= 1
+    peak_learning_rate : float > 0
+    warmup_epochs : float, 0 <= warmup_epochs < epochs
+
+    Returns
+    -------
+    keras.optimizers.schedules.LearningRateSchedule
+        Call it with a step number to read the rate.
+
+    Examples
+    --------
+    >>> schedule = learning_rate_schedule(100, 10, peak_learning_rate=1e-3, warmup_epochs=1)
+    >>> round(float(schedule(100)), 6), float(schedule(1000))
+    (0.001, 0.0)
+    """
+    import keras
+
+    steps_per_epoch = _check_whole(steps_per_epoch, "steps_per_epoch")
+    epochs = _check_whole(epochs, "epochs")
+    peak = RECIPE["peak_learning_rate"] if peak_learning_rate is None else peak_learning_rate
+    warmup = RECIPE["warmup_epochs"] if warmup_epochs is None else warmup_epochs
+    if isinstance(peak, bool) or not isinstance(peak, numbers.Real) or not 0 < peak < 1:
+        raise ValueError(f"peak_learning_rate must be a number in (0, 1), got {peak!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, numbers.Real) or not 0 <= warmup < epochs:
+        raise ValueError(f"warmup_epochs must be a number >= 0 and smaller than epochs ({epochs}), "
+                         f"got {warmup!r}")
+    warmup_steps = int(round(warmup * steps_per_epoch))
+    total = epochs * steps_per_epoch
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=total - warmup_steps, alpha=0.0,
+        warmup_target=float(peak), warmup_steps=warmup_steps)
+
+
+def compile_lenet5(model, steps_per_epoch, epochs, peak_learning_rate=None, warmup_epochs=None):
+    """Compile ``model`` with the course's recipe: Adam on :func:`learning_rate_schedule`,
+    sparse categorical cross-entropy (integer labels) and accuracy. Returns ``model``.
+
+    >>> model = compile_lenet5(lenet5(), steps_per_epoch=430, epochs=10)
+    >>> model.optimizer.__class__.__name__
+    'Adam'
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    schedule = learning_rate_schedule(steps_per_epoch, epochs, peak_learning_rate, warmup_epochs)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def training_dataset(x, y, batch_size=None, shift=None, seed=0):
+    """A ``tf.data`` pipeline over ``(x, y)``: shuffled every epoch, randomly shifted, batched.
+
+    Each epoch every image is moved by a random whole number of pixels in
+    ``[-shift, shift]`` along each axis (``shift=0``: no augmentation). The rows
+    and columns that enter are zeros; the 2-pixel frame of padded MNIST (and the
+    empty margin of its digits) means no ink is lost. The images are kept in
+    memory once (``cache``) and the next batch is prepared while the model trains
+    on this one (``prefetch``). Needs TensorFlow installed (any Keras backend).
+
+    Parameters
+    ----------
+    x : float32 array, shape (n, h, w, c)
+    y : int array, shape (n,)
+    batch_size : int >= 1, default ``RECIPE["batch_size"]``
+    shift : int >= 0, default ``RECIPE["shift"]``
+    seed : int, seed of the shuffling and the shifts
+
+    Returns
+    -------
+    tf.data.Dataset of ``(images, labels)`` batches, images ``(batch, h, w, c)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = training_dataset(np.zeros((10, 32, 32, 1), "float32"), np.zeros(10, "int64"), batch_size=4)
+    >>> [tuple(b.shape) for b, _ in ds]
+    [(4, 32, 32, 1), (4, 32, 32, 1), (2, 32, 32, 1)]
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim != 4:
+        raise ValueError(f"x must be a batch of images of shape (n, h, w, c), got shape {x.shape}")
+    if y.shape != (len(x),):
+        raise ValueError(f"y must be a vector of {len(x)} labels, got shape {y.shape}")
+    batch_size = _check_whole(RECIPE["batch_size"] if batch_size is None else batch_size, "batch_size")
+    shift = RECIPE["shift"] if shift is None else shift
+    if isinstance(shift, bool) or not isinstance(shift, numbers.Integral) or not 0 <= shift < min(x.shape[1:3]):
+        raise ValueError(f"shift must be a whole number of pixels >= 0 and smaller than the image, "
+                         f"got {shift!r}")
+    shift = int(shift)
+    ds = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y)).cache()
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if shift:
+        h, w = x.shape[1:3]
+
+        def move(images, labels):
+            # Pad by `shift`, then cut an h x w window at a random offset per image:
+            # a random translation by -shift..shift pixels, zeros entering.
+            n = tf.shape(images)[0]
+            padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+            offsets = tf.random.uniform((n, 2), 0, 2 * shift + 1, dtype=tf.int32)
+            rows = offsets[:, :1] + tf.range(h)[None, :]          # (n, h)
+            cols = offsets[:, 1:] + tf.range(w)[None, :]          # (n, w)
+            images = tf.gather(padded, rows, axis=1, batch_dims=1)
+            images = tf.gather(images, cols, axis=2, batch_dims=1)
+            return images, labels
+
+        ds = ds.map(move, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_whole(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
