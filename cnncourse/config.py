@@ -41,6 +41,8 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "why_aug_epochs": (6, 3),      # the dense net trained on shifted digits needs more
     "why_shift_test": (2000, 500), # test digits moved by 0..8 px in four directions
     "why_map_test": (400, 100),    # test digits moved over a 2-D grid of shifts
+    # 03_pooling
+    "pool_shift_images": (2000, 200),   # MNIST digits shifted to measure what pooling keeps
     # 04_fully_connected_and_training
     "fc_train": (20_000, 1_000),        # training images for the GradientTape loop and model.fit
     "fc_test": (10_000, 500),
