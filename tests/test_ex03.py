@@ -70,12 +70,21 @@ def test_q2_macs():
 
 
 # ------------------------------------------------------------------ 03.3
-def test_q3_counterexample():
-    assert passes(ex03.q3, np.array([[-2.0, 2.0], [1.0, 1.0]]))
-    assert passes(ex03.q3, [[-1, -1], [-1, 1]])             # avg then ReLU 0, ReLU then avg 0.25
-    assert "both orders give" in message(ex03.q3, np.ones((2, 2)))
-    assert "both orders give" in message(ex03.q3, -np.ones((2, 2)))
+def test_q3_gelu_window():
+    assert passes(ex03.q3, np.array([[-0.75, -3.0], [-3.0, -3.0]]))
+    assert passes(ex03.q3, [[-0.5, -2], [-4, -2.5]])
+    assert "only rises" in message(ex03.q3, np.ones((2, 2)))
+    assert "go down" in message(ex03.q3, -np.ones((2, 2)))          # all equal: no difference
+    assert "go down" in message(ex03.q3, [[-0.5, -0.7], [-0.6, -0.2]])  # all where GELU rises
     assert "shape" in message(ex03.q3, np.ones((3, 3)))
+
+
+def test_gelu_matches_keras():
+    import keras
+
+    z = np.linspace(-5, 3, 81)
+    np.testing.assert_allclose(ex03.gelu(z), keras.ops.convert_to_numpy(keras.activations.gelu(z, approximate=False)),
+                               atol=1e-6)
 
 
 # ------------------------------------------------------------------ 03.4
@@ -87,21 +96,18 @@ def test_q4_commutes():
     assert "1 of 7" in msg and "max-pooling" in msg and "avg" not in msg
     flipped[("avg", "relu")] = True
     assert "2 of 7" in message(ex03.q4, flipped)
-    assert "lacks" in message(ex03.q4, {k: v for k, v in right.items() if k != ("avg", "tanh")})
+    assert "lacks" in message(ex03.q4, {k: v for k, v in right.items() if k != ("avg", "sigmoid")})
     assert "unexpected" in message(ex03.q4, {**right, ("min", "relu"): True})
     assert "True or False" in message(ex03.q4, {**right, ("max", "relu"): "yes"})
 
 
 def test_commutes_table_is_true():
     """The answer key itself, checked numerically (so a wrong key would fail here)."""
-    import keras
-
     acts = {
         "relu": lambda z: np.maximum(z, 0),
         "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-        "gelu": lambda z: keras.ops.convert_to_numpy(keras.activations.gelu(z, approximate=False)),
+        "gelu": ex03.gelu,
         "abs": np.abs,
-        "tanh": np.tanh,
         "linear": lambda z: 3 * z - 1,
     }
     from cnncourse import ops

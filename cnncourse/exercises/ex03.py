@@ -2,10 +2,12 @@
 
 - ``q1`` (03.1): max pooling of a 2-D array with a pool size and a stride, written by hand.
 - ``q2`` (03.2): the multiply-adds of a conv layer without and with 2x2 pooling before it.
-- ``q3`` (03.3): an input where average-pool-then-ReLU and ReLU-then-average-pool differ.
+- ``q3`` (03.3): a window where max-pool-then-GELU and GELU-then-max-pool differ.
 - ``q4`` (03.4): which (pooling, activation) orders can be swapped without changing the output.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -131,26 +133,37 @@ q2 = Exercise(
 )
 
 
-# ------------------------------------------------------------------ 03.3 avg pool vs ReLU
-def _check_counterexample(answer):
-    problem = expect_array(answer, (2, 2), "window")
+# ------------------------------------------------------------------ 03.3 max pool vs GELU
+def gelu(x):
+    """GELU, ``x * P(Z <= x)`` for a standard normal ``Z`` (Keras' ``gelu(approximate=False)``)."""
+    x = np.asarray(x, dtype=float)
+    return 0.5 * x * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+
+
+def _check_gelu_window(answer):
+    problem = expect_array(answer, (2, 2), "gelu_window")
     if problem:
         return problem
     x = np.asarray(answer, dtype=float)
-    pool_then_relu = max(x.mean(), 0.0)
-    relu_then_pool = np.maximum(x, 0).mean()
-    if abs(pool_then_relu - relu_then_pool) > 1e-6:
+    pool_then_act = float(gelu(x.max()))
+    act_then_pool = float(gelu(x).max())
+    if abs(pool_then_act - act_then_pool) > 1e-4:
         return None
-    return (f"For this window both orders give {pool_then_relu:.4g}. Look for values where ReLU changes "
-            "something before the average that it would not change after it.")
+    if x.min() >= 0:
+        return (f"For this window both orders give {pool_then_act:.4g}. On x >= 0 GELU only rises; "
+                "look at negative values.")
+    return (f"For this window both orders give {pool_then_act:.4g}. Where does GELU go down as x goes up? "
+            "Put the window's largest value there.")
 
 
 q3 = Exercise(
     "03.3",
-    "Give a 2x2 window (array) for which ReLU(average(window)) differs from average(ReLU(window)).",
-    _check_counterexample,
-    hint="ReLU only changes negative numbers. What if some values are negative but the average is not?",
-    solution="window = np.array([[-2.0, 2.0], [1.0, 1.0]])   # ReLU then avg: 1.0, avg then ReLU: 0.5",
+    "Give a 2x2 window gelu_window for which GELU(max(window)) differs from max(GELU(window)) "
+    "(by more than 1e-4).",
+    _check_gelu_window,
+    hint="Plot GELU for x from -4 to 1: it is not monotone. Two inputs on either side of its minimum...",
+    solution=("gelu_window = np.array([[-0.75, -3.0], [-3.0, -3.0]])\n"
+              "# max then GELU: gelu(-0.75) = -0.170; GELU then max: gelu(-3) = -0.004"),
     expects="a NumPy array of shape (2, 2)",
 )
 
@@ -163,7 +176,7 @@ COMMUTES = {
     ("max", "gelu"): False,
     ("max", "abs"): False,
     ("avg", "relu"): False,
-    ("avg", "tanh"): False,
+    ("avg", "sigmoid"): False,
     ("avg", "linear"): True,      # a * x + b
 }
 
