@@ -42,6 +42,7 @@ import ast
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ _EXERCISE_IMPORT_RE = re.compile(r"from\s+cnncourse\.exercises\s+import\s+ex(\d+
 GRADE_MARK = "<<cnncourse-grade>>"
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+
+
+def _has_region(source):
+    return any(_BEGIN_RE.match(line) for line in source.split("\n"))
 
 
 class SolutionMarkerError(ValueError):
@@ -314,7 +319,7 @@ def _solution_cell_before(nb, index):
     """Index of the nearest code cell at or before ``index`` holding a solution region."""
     for i in range(index, 1, -1):
         cell = nb.cells[i]
-        if cell.cell_type == "code" and (_BEGIN_RE.search(cell.source) or "YOUR CODE HERE" in cell.source):
+        if cell.cell_type == "code" and (_has_region(cell.source) or "YOUR CODE HERE" in cell.source):
             return i
     return None
 
@@ -404,7 +409,8 @@ def grade(path, timeout=120, total_timeout=900):
     start = time.monotonic()
     deadline = start + total_timeout
     try:
-        with client.setup_kernel(env=_kernel_env(), cleanup_kc=True):
+        # the kernel's own stderr (start-up chatter of TensorFlow, CUDA probes) is not the student's output
+        with client.setup_kernel(env=_kernel_env(), cleanup_kc=True, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(nb.cells[:n_cells]):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -569,7 +575,7 @@ def check_notebook(nb, rel_path):
     the setup cell (:mod:`cnncourse.colab`); a ``# NN · Title`` cell; the first code cell
     after the setup calls ``begin(`` and its committed output says FULL mode; every code
     cell was run, in order; no error outputs, no progress bars, no absolute local paths;
-    ``## Summary`` then ``## Exercises`` with at least three ``.check(`` calls, each after a
+    ``## Summary`` then ``## Exercises`` with at least three ``.check(`` calls, each right after a
     solution-marked answer cell that assigns the variable checked, a name no other cell assigns.
     """
     from cnncourse import colab
@@ -598,7 +604,7 @@ def check_notebook(nb, rel_path):
             problems.append(f"cell {code[0][0]}: its output does not say FULL mode: commit the notebook "
                             "executed in full mode (CNNCOURSE_FAST=0 jupyter nbconvert --execute --inplace ...)")
 
-    last = 0
+    last, unexecuted = 0, []
     for index, cell in enumerate(cells):
         text = cell.source
         if _LOCAL_PATH_RE.search(text):
@@ -609,7 +615,7 @@ def check_notebook(nb, rel_path):
         if text.strip():
             count = cell.get("execution_count")
             if count is None:
-                problems.append(f"cell {index}: not executed (commit the notebook executed in full mode)")
+                unexecuted.append(index)
             elif count <= last:
                 problems.append(f"cell {index}: executed out of order (execution count {count} after {last})")
             else:
@@ -625,6 +631,10 @@ def check_notebook(nb, rel_path):
                 if "━━━━" in out_text:
                     problems.append(f"cell {index}: an output holds a Keras progress bar (use verbose=train.verbose())")
                     break
+
+    if unexecuted:
+        shown = ", ".join(map(str, unexecuted[:8])) + (", ..." if len(unexecuted) > 8 else "")
+        problems.append(f"code cell(s) {shown} not executed (commit the notebook executed in full mode)")
 
     def heading(title):
         for index, cell in enumerate(cells):
@@ -644,7 +654,7 @@ def check_notebook(nb, rel_path):
     stored = {}   # cell index -> [(name, line)]
     for index, cell in enumerate(cells):
         if cell.cell_type == "code":
-            stored[index] = _stored_names(cell.source) or []
+            stored[index] = _stored_names(cell.source)      # None: not parseable Python
     checks = [c for c in find_checks(nb) if any(i > exercises for i in c.cells)]
     if len(checks) < 3:
         problems.append(f"{len(checks)} exercise check(s) after '## Exercises'; at least 3 expected")
@@ -664,7 +674,7 @@ def check_notebook(nb, rel_path):
         for i in range(index, exercises, -1):      # back to the previous check, no further
             if cells[i].cell_type != "code":
                 continue
-            if _BEGIN_RE.search(cells[i].source):
+            if _has_region(cells[i].source):
                 answer_cell = i
                 break
             if i != index and _CHECK_RE.search(cells[i].source):
@@ -679,33 +689,20 @@ def check_notebook(nb, rel_path):
             continue
         variable = args[0]
         try:
-            region_lines = _region_line_numbers(cells[answer_cell].source)
+            strip_solutions(cells[answer_cell].source)
         except SolutionMarkerError as exc:
             problems.append(f"cell {answer_cell}: {exc}")
             continue
-        in_region = any(n == variable and line in region_lines for n, line in stored.get(answer_cell, []))
-        if not in_region:
-            problems.append(f"cell {answer_cell}: the solution region does not assign {variable!r}, "
+        names = stored.get(answer_cell)
+        if names is not None and not any(n == variable for n, _ in names):
+            problems.append(f"cell {answer_cell}: the answer cell does not assign {variable!r}, "
                             f"which {call.label}.check( is given")
         elsewhere = sorted(i for i, names in stored.items()
-                           if i != answer_cell and any(n == variable for n, _ in names))
+                           if i != answer_cell and names and any(n == variable for n, _ in names))
         if elsewhere:
             problems.append(f"{variable!r} (the answer to {call.label}) is also assigned in cell(s) {elsewhere}; "
                             "give each answer a name unique in the notebook")
     return problems
-
-
-def _region_line_numbers(source):
-    strip_solutions(source)          # raises on unbalanced markers
-    inside, lines = False, set()
-    for number, line in enumerate(source.split("\n"), start=1):
-        if _BEGIN_RE.match(line):
-            inside = True
-        elif _END_RE.match(line):
-            inside = False
-        elif inside:
-            lines.add(number)
-    return lines
 
 
 # ======================================================================= command line
