@@ -720,6 +720,10 @@ def _cmd_grade(args):
     if json_path and json_path != "-" and Path(json_path).exists():
         raise FileExistsError(f"--json {json_path!r} already exists; grading never overwrites a file: "
                               "give a new file name")
+    for path in args.notebooks:            # every file checked before the first is run
+        if Path(path).suffix != ".ipynb":
+            raise ValueError(f"path must be a Jupyter notebook (.ipynb), got {path!r}")
+        _read_notebook(path)
     reports = [grade(p, timeout=args.timeout, total_timeout=args.total_timeout) for p in args.notebooks]
     payload = reports[0] if len(reports) == 1 else reports
     if json_path == "-":

@@ -285,8 +285,13 @@ def test_grade_survives_a_dying_kernel():
 
 def test_grade_json_on_stdout(capsys):
     assert instructor.main(["grade", str(FIXTURES / "toy_died.ipynb"), "--json", "-"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)          # only JSON on stdout
     assert report["notebook"] == "toy_died.ipynb" and report["score"] == "1/2"
+    assert instructor.main(["grade", str(FIXTURES / "toy_solution.ipynb"), str(FIXTURES / "toy_died.ipynb"),
+                            "--json", "-"]) == 0
+    reports = json.loads(capsys.readouterr().out)         # several submissions: a list
+    assert [(r["notebook"], r["score"]) for r in reports] == [("toy_solution.ipynb", "3/3"),
+                                                              ("toy_died.ipynb", "1/2")]
 
 
 REAL = NOTEBOOKS / "02_convolution.ipynb"     # hand-written convolutions: the cheapest to run
@@ -320,6 +325,12 @@ def test_grade_refuses_bad_input(tmp_path, capsys):
     assert "missing.ipynb" in capsys.readouterr().err
     assert instructor.main(["grade", str(junk)]) == 2
     assert "not a readable Jupyter notebook" in capsys.readouterr().err
+    # several submissions: a bad one is found before any is run
+    assert instructor.main(["grade", str(FIXTURES / "toy_solution.ipynb"), str(text)]) == 2
+    captured = capsys.readouterr()
+    assert "essay.txt" in captured.err and "Total" not in captured.out
+    assert instructor.main(["grade", str(FIXTURES / "toy_solution.ipynb"), "--timeout", "-1"]) == 2
+    assert "timeout must be a positive number" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ structure checks
