@@ -52,7 +52,17 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # 05_lenet5 (also benchmarks/lenet5.py)
     "lenet_epochs": (10, 3),            # epochs of the course's training recipe
     "lenet_val": (5_000, 200),          # training digits held out for validation
-    "lenet_sigmoid_epochs": (4, 3),     # exercise 05.5: LeNet-5 with sigmoids
+    "lenet_tanh_epochs": (4, 3),        # exercise 05.5: LeNet-5 with tanh
+    # 06_alexnet and 07_vgg16 (also benchmarks/cifar10.py): CIFAR-10 images, epochs, batch size
+    "alexnet_train": (50_000, 300),     # of which 10 % are held out for validation
+    "alexnet_test": (10_000, 200),
+    "alexnet_epochs": (18, 1),
+    "alexnet_batch": (500, 100),
+    "vgg_train": (50_000, 300),
+    "vgg_test": (10_000, 200),
+    "vgg_epochs": (30, 1),
+    "vgg_batch": (500, 100),
+    "vgg_lenet_epochs": (30, 1),        # LeNet-5 on CIFAR-10, the comparison in 07
 }
 
 

@@ -1,0 +1,209 @@
+"""Exercises of notebook 07, *VGG-16*: stacks of 3x3 convolutions, receptive fields, where parameters sit.
+
+In the notebook::
+
+    from cnncourse.exercises import ex07 as ex
+    ex.q1.check(stack_params)       # a function (n_layers, kernel, channels) -> int
+    ex.q2.check(stack_field)        # a function (n_layers) -> int
+    ex.q3.check(field_block3)       # an int
+    ex.q4.check(fc1_after_gap)      # an int
+
+Each checker returns ``None`` when the answer is right, or a message saying what is
+wrong without giving the answer away.
+
+>>> q2.evaluate(lambda n: 3 * n)[1]  # doctest: +ELLIPSIS
+'...overlap...'
+"""
+from __future__ import annotations
+
+from cnncourse.exercises import Exercise, expect_int
+
+__all__ = ["q1", "q2", "q3", "q4"]
+
+
+def _call_all(fn, name, signature, cases):
+    if not callable(fn):
+        return None, (f"Expected a function {name}{signature}, got {type(fn).__name__} {fn!r:.60}. "
+                      "Pass the function itself (no parentheses).")
+    results = {}
+    for case in cases:
+        call = f"{name}({', '.join(map(str, case))})"
+        try:
+            got = fn(*case)
+        except Exception as exc:
+            return None, f"{call} raised {type(exc).__name__}: {exc}"
+        problem = expect_int(got, name=f"{call}'s result")
+        if problem:
+            return None, problem
+        results[case] = int(got)
+    return results, None
+
+
+def _diagnose(results, right, mistakes, name):
+    wrong = [case for case, got in results.items() if got != right(*case)]
+    if not wrong:
+        return None
+    case = wrong[0]
+    call = f"{name}({', '.join(map(str, case))})"
+    for formula, message in mistakes:
+        if all(got == formula(*c) for c, got in results.items()):
+            return f"{call} returned {results[case]:,}: {message}"
+    return None, call
+
+
+# --------------------------------------------------------------------------- 07.1 stack params
+
+_STACK_CASES = [(2, 3, 256), (1, 5, 256), (3, 3, 64), (1, 7, 64), (1, 3, 1), (4, 3, 10)]
+
+_STACK_MISTAKES = [
+    (lambda n, k, c: n * k * k * c * c, "the weights are right; each filter of each layer also has a bias."),
+    (lambda n, k, c: k * k * c * c + c, "that is one layer; the stack has n_layers of them."),
+    (lambda n, k, c: n * (k * c * c + c), "a kernel is k x k: it has k * k weights per input channel."),
+    (lambda n, k, c: n * (k * k * c + c), "each of the `channels` filters looks at all `channels` input channels."),
+    (lambda n, k, c: n * (k * k * c * c + 1), "one bias per filter, and there are `channels` filters."),
+]
+
+
+def _check_stack(fn):
+    results, problem = _call_all(fn, "stack_params", "(n_layers, kernel, channels)", _STACK_CASES)
+    if problem:
+        return problem
+    right = lambda n, k, c: n * (k * k * c * c + c)  # noqa: E731
+    found = _diagnose(results, right, _STACK_MISTAKES, "stack_params")
+    if found is None or isinstance(found, str):
+        return found
+    _, call = found
+    return (f"{call} is wrong. Build that stack in Keras (Conv2D(channels, kernel, padding='same') "
+            "n_layers times on a (8, 8, channels) input) and compare with count_params().")
+
+
+q1 = Exercise(
+    "07.1",
+    "Write stack_params(n_layers, kernel, channels): the parameters (biases included) of n_layers "
+    "stacked kernel x kernel convolutions, each with `channels` input and `channels` output channels. "
+    "Then compare two 3x3 with one 5x5, and three 3x3 with one 7x7, for 256 channels.",
+    _check_stack,
+    hint="One layer: every filter has kernel*kernel weights for each input channel and one bias; "
+         "there are `channels` filters. The layers of the stack are alike.",
+    solution="def stack_params(n_layers, kernel, channels):\n"
+             "    return n_layers * (kernel * kernel * channels * channels + channels)\n"
+             "stack_params(2, 3, 256), stack_params(1, 5, 256)   # 1,180,160 vs 1,638,656",
+    expects="a function stack_params(n_layers, kernel, channels) returning an int",
+)
+
+
+# --------------------------------------------------------------------------- 07.2 receptive field
+
+_FIELD_CASES = [(1,), (2,), (3,), (5,), (10,)]
+
+_FIELD_MISTAKES = [
+    (lambda n: 3 * n, "the windows of neighbouring units overlap: each extra layer widens the view by "
+                      "2 pixels, not 3."),
+    (lambda n: 2 * n, "one short: a single 3x3 layer already sees 3 pixels."),
+    (lambda n: 2 * n - 1, "too small: a single 3x3 layer sees 3 pixels, two see 5."),
+    (lambda n: 3 ** n, "the field grows by addition, not multiplication, when the stride is 1."),
+    (lambda n: (2 * n + 1) ** 2, "give the side of the square window, not its area."),
+]
+
+
+def _check_field(fn):
+    results, problem = _call_all(fn, "stack_field", "(n_layers)", _FIELD_CASES)
+    if problem:
+        return problem
+    found = _diagnose(results, lambda n: 2 * n + 1, _FIELD_MISTAKES, "stack_field")
+    if found is None or isinstance(found, str):
+        return found
+    _, call = found
+    return (f"{call} is wrong. Draw one unit of the last layer and mark, layer by layer going down, "
+            "which pixels it depends on.")
+
+
+q2 = Exercise(
+    "07.2",
+    "Write stack_field(n_layers): the side of the input window that one unit sees after n_layers "
+    "stacked 3x3 convolutions with stride 1.",
+    _check_field,
+    hint="One 3x3 layer sees 3 pixels. A unit of the second layer sees 3 units of the first, which "
+         "overlap: how many pixels do they cover together?",
+    solution="def stack_field(n_layers):\n"
+             "    return 2 * n_layers + 1     # each layer adds one pixel on either side",
+    expects="a function stack_field(n_layers) returning an int",
+)
+
+
+# --------------------------------------------------------------------------- 07.3 VGG block 3
+
+_FIELD_B3 = 40     # conv,conv,pool,conv,conv,pool,conv,conv,conv
+
+
+def _check_block3(answer):
+    problem = expect_int(answer, name="field_block3")
+    if problem:
+        return problem
+    n = int(answer)
+    if n == _FIELD_B3:
+        return None
+    if n == 15:
+        return ("the poolings are left out: they widen the view too, and double the step of every "
+                "layer after them.")
+    if n == 17:
+        return ("the poolings' strides are ignored: after a 2x2 pooling with stride 2, neighbouring units "
+                "are 2 input pixels apart (4 after the second), so later 3x3 layers widen the view faster.")
+    if n == 44:
+        return "block3_pool is not part of it: stop at block3_conv3's output."
+    if n in (48, 30, 32):
+        return ("close, but recount: each layer adds (kernel - 1) x (product of the strides of the layers "
+                "before it).")
+    return (f"{n} is not it. Walk through the nine layers up to block3_conv3 with the formula "
+            "r += (kernel - 1) * jump; jump *= stride.")
+
+
+q3 = Exercise(
+    "07.3",
+    "How large (side, in input pixels) is the window seen by one unit of VGG-16's block3_conv3 output? "
+    "Count the layers up to it: two 3x3 convolutions, a 2x2 pooling with stride 2, two 3x3 "
+    "convolutions, a pooling, three 3x3 convolutions. Give field_block3 as an int.",
+    _check_block3,
+    hint="Keep two numbers while walking up: the field r (start 1) and the jump, the input distance "
+         "between two neighbouring units (start 1). A layer adds (kernel - 1) * jump to r; a stride "
+         "multiplies the jump.",
+    solution="field_block3 = receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2),\n"
+             "                                (3, 1), (3, 1), (3, 1)])   # 40",
+    expects="an int",
+)
+
+
+# --------------------------------------------------------------------------- 07.4 global pooling
+
+_GAP = 512 * 4096 + 4096      # 2,101,248
+
+
+def _check_gap(answer):
+    problem = expect_int(answer, name="fc1_after_gap")
+    if problem:
+        return problem
+    n = int(answer)
+    if n == _GAP:
+        return None
+    if n == 512 * 4096:
+        return "the weights are right; the 4096 units also have a bias each."
+    if n == 7 * 7 * 512 * 4096 + 4096:
+        return "that is fc1 after Flatten; global average pooling first averages each of the 512 maps to one number."
+    if n == 7 * 7 * 4096 + 4096:
+        return "global pooling removes the 7x7 positions, not the 512 channels."
+    if n == 512 + 4096:
+        return "a Dense layer has a weight for every (input, unit) pair."
+    return (f"{n:,} is not it. After GlobalAveragePooling2D the vector has one number per channel of "
+            "block5_pool; count fc1's weights and biases on that.")
+
+
+q4 = Exercise(
+    "07.4",
+    "Most of VGG-16's parameters sit in fc1 because Flatten hands it 7x7x512 numbers. Later networks "
+    "(GoogLeNet, ResNet) put GlobalAveragePooling2D there instead. How many parameters would fc1 "
+    "(4096 units) have then? Give fc1_after_gap as an int.",
+    _check_gap,
+    hint="GlobalAveragePooling2D turns a (7, 7, 512) map into a vector: how long is it?",
+    solution="fc1_after_gap = 512 * 4096 + 4096   # 2,101,248 instead of 102,764,544: 49 times fewer",
+    expects="an int",
+)
