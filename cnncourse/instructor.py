@@ -316,11 +316,16 @@ def _error_text(reply_or_output):
 
 
 def _solution_cell_before(nb, index):
-    """Index of the nearest code cell at or before ``index`` holding a solution region."""
+    """Index of the answer cell of the check in cell ``index``: the nearest code cell at or
+    before it holding a solution region (or the release stub), not past an earlier check."""
     for i in range(index, 1, -1):
         cell = nb.cells[i]
-        if cell.cell_type == "code" and (_has_region(cell.source) or "YOUR CODE HERE" in cell.source):
+        if cell.cell_type != "code":
+            continue
+        if _has_region(cell.source) or "YOUR CODE HERE" in cell.source:
             return i
+        if i != index and _CHECK_RE.search(cell.source):
+            return None
     return None
 
 
@@ -381,7 +386,7 @@ def grade(path, timeout=120, total_timeout=900):
     client = NotebookClient(
         nb, km=_current_env_kernel_manager(), timeout=timeout, allow_errors=True,
         interrupt_on_timeout=True, record_timing=False, startup_timeout=120, shutdown_kernel="immediate",
-        error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran longer than the time limit and was stopped",
+        error_on_timeout={"ename": "Timeout", "evalue": "the cell ran longer than the time limit and was stopped",
                           "traceback": []},
         resources={"metadata": {"path": str(path.resolve().parent)}},
         on_cell_error=on_cell_error,
@@ -395,15 +400,16 @@ def grade(path, timeout=120, total_timeout=900):
         cell.outputs = []
         client.timeout = 30
         client.execute_cell(cell, n_cells, store_history=False)
-        for output in cell.outputs:
-            text = output.get("text", "") if output.get("output_type") == "stream" else ""
-            for line in text.splitlines():
-                if line.startswith(GRADE_MARK):
-                    found = json.loads(line[len(GRADE_MARK):])
-                    probed["feedback"].update(found.get("feedback") or {})
-                    probed["keys"].update(found.get("keys") or {})
-                    if found.get("results") is not None:
-                        probed["results"] = found["results"]
+        # a long print may arrive in several stream messages: join them before reading
+        text = "".join(o.get("text", "") for o in cell.outputs
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        for line in text.splitlines():
+            if line.startswith(GRADE_MARK):
+                found = json.loads(line[len(GRADE_MARK):])
+                probed["feedback"].update(found.get("feedback") or {})
+                probed["keys"].update(found.get("keys") or {})
+                if found.get("results") is not None:
+                    probed["results"] = found["results"]
 
     check_cells = {i for c in checks for i in c.cells}
     start = time.monotonic()
