@@ -539,6 +539,7 @@ def format_report(report):
 # ======================================================================= structure checks
 
 _LOCAL_PATH_RE = re.compile(r"(?<![\w.])(/work/|/tmp/|/home/|/root/|/Users/|[A-Za-z]:\\\\)")
+_PLACEHOLDER_RE = re.compile(r"\b(?:TODO|TBD|FIXME|XXX|TIME_[A-Z]+)\b")
 _TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 
 
@@ -578,7 +579,9 @@ def check_notebook(nb, rel_path):
 
     ``rel_path`` is the notebook's path from the repository's root (``notebooks/02_x.ipynb``).
     Checked, without running anything: cell 0 is the Colab badge for ``rel_path`` and cell 1
-    the setup cell (:mod:`cnncourse.colab`); a ``# NN · Title`` cell; the first code cell
+    the setup cell (:mod:`cnncourse.colab`); a ``# NN · Title`` cell saying how long fast mode,
+    full mode on a CPU and on a GPU take and that the outputs come from a full-mode run; no
+    placeholder (TODO, TIME_FAST...) left; the first code cell
     after the setup calls ``begin(`` and its committed output says FULL mode; every code
     cell was run, in order; no error outputs, no progress bars, no absolute local paths;
     ``## Summary`` then ``## Exercises`` with at least three ``.check(`` calls, each right after a
@@ -600,6 +603,18 @@ def check_notebook(nb, rel_path):
     if len(cells) < 3 or cells[2].cell_type != "markdown" or not (
             number and re.match(rf"#\s+{number.group(1)}\b", cells[2].source.lstrip())):
         problems.append(f"cell 2 should be the title, a markdown cell starting '# {number.group(1) if number else 'NN'} · '")
+
+    else:
+        intro = cells[2].source.lower()
+        if not ("fast mode" in intro and "cpu" in intro and "gpu" in intro):
+            problems.append("cell 2 should say how long fast mode, full mode on a CPU and full mode on "
+                            "Colab's GPU take (CONTRIBUTING.md, A notebook, 2)")
+        if not re.search(r"full[- ]mode run", intro):
+            problems.append("cell 2 should say that the outputs shown were produced by a full-mode run")
+    for index, cell in enumerate(cells):
+        left = _PLACEHOLDER_RE.search(cell.source)
+        if left:
+            problems.append(f"cell {index}: a placeholder is left in it ({left.group(0)})")
 
     code = [(i, c) for i, c in enumerate(cells) if c.cell_type == "code" and i >= 2]
     if not code or "begin(" not in code[0][1].source:

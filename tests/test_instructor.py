@@ -340,7 +340,8 @@ def make_course_notebook(name="02_toy.ipynb"):
     cells = [
         new_markdown_cell(colab.badge_source(f"notebooks/{name}")),
         new_code_cell(colab.setup_source()),
-        new_markdown_cell("# 02 · Toy\n\n- what it teaches\n\nFast mode 10 s; full mode 1 min on a CPU."),
+        new_markdown_cell("# 02 · Toy\n\n- what it teaches\n\n**Time:** fast mode 10 s; full mode 1 min on a "
+                          "2-core CPU, 10 s on Colab's GPU. The outputs shown were produced by a full-mode run."),
         new_code_cell("from cnncourse.session import begin\nMODE = begin(seed=0)"),
         new_code_cell("x = 1 + 1\nprint(x)"),
         new_markdown_cell("## Summary\n\n- a point"),
@@ -430,7 +431,15 @@ def _mutations():
     def wrong_title(nb):
         nb.cells[2].source = "# 07 · Not this one"
 
+    def no_timings(nb):
+        nb.cells[2].source = "# 02 · Toy\n\nThe outputs shown were produced by a full-mode run."
+
+    def placeholder(nb):
+        nb.cells[2].source = nb.cells[2].source.replace("10 s on", "TIME_GPU on")
+
     return [
+        (no_timings, "cell 2 should say how long fast mode, full mode on a CPU"),
+        (placeholder, "cell 2: a placeholder is left in it (TIME_GPU)"),
         (badge_elsewhere, "cell 0 is not the Colab badge"),
         (no_setup, "cell 1 is not the setup cell"),
         (edited_setup, "cell 1 is not the setup cell"),
