@@ -271,15 +271,17 @@ def _probe_source(checks):
         from cnncourse import exercises as _e
         results = _e.results()
         feedback = _e.feedback() if hasattr(_e, "feedback") else {{}}
+        seen = _e.solutions_seen() if hasattr(_e, "solutions_seen") else []
     except Exception as exc:
-        results, feedback = None, {{"__error__": repr(exc)}}
+        results, feedback, seen = None, {{"__error__": repr(exc)}}, []
     keys = {{}}
     for alias, attr in {pairs!r}:
         try:
             keys[alias + "." + attr] = getattr(globals()[alias], attr).key
         except Exception:
             pass
-    print({GRADE_MARK!r} + json.dumps({{"results": results, "feedback": feedback, "keys": keys}}, default=str))
+    print({GRADE_MARK!r} + json.dumps({{"results": results, "feedback": feedback, "keys": keys, "seen": seen}},
+                                    default=str))
 __cnncourse_probe()
 del __cnncourse_probe'''
 
@@ -348,7 +350,7 @@ def grade(path, timeout=120, total_timeout=900):
     dict
         ``notebook``, ``mode``, ``seconds``, ``exercises`` (a list of ``{"key", "label",
         "status", "message", "cells"}``, status one of ``"passed"``, ``"failed"``,
-        ``"not attempted"``), counts ``passed``/``failed``/``not_attempted``/``total``,
+        ``"not attempted"``; ``solution_viewed``: the notebook called its ``solution()``), counts ``passed``/``failed``/``not_attempted``/``total``,
         ``score`` (``"2/3"``), ``errors`` (cells that raised, ``{"cell", "error"}``),
         ``timed_out`` (cells stopped by the time limit), ``skipped`` (cells not run),
         ``kernel_died`` and ``notes``.
@@ -376,7 +378,7 @@ def grade(path, timeout=120, total_timeout=900):
     probe_src = _probe_source(checks)
 
     errors, timed_out, skipped, notes = [], [], [], []
-    probed = {"results": None, "feedback": {}, "keys": {}}
+    probed = {"results": None, "feedback": {}, "keys": {}, "seen": set()}
     kernel_died = False
     replies = {}
 
@@ -408,6 +410,7 @@ def grade(path, timeout=120, total_timeout=900):
                 found = json.loads(line[len(GRADE_MARK):])
                 probed["feedback"].update(found.get("feedback") or {})
                 probed["keys"].update(found.get("keys") or {})
+                probed["seen"].update(found.get("seen") or [])
                 if found.get("results") is not None:
                     probed["results"] = found["results"]
 
@@ -482,8 +485,8 @@ def grade(path, timeout=120, total_timeout=900):
                 elif cell_index in skipped:
                     reasons.append(f"check cell {cell_index} was not run")
             message = "; ".join(reasons) or info.get("message") or "the check was never run"
-        exercises.append({"key": key, "label": call.label, "status": status,
-                          "message": message, "cells": list(call.cells)})
+        exercises.append({"key": key, "label": call.label, "status": status, "message": message,
+                          "solution_viewed": key in probed["seen"], "cells": list(call.cells)})
     exercises.sort(key=lambda e: _sort_key(e["key"]))
     counts = {s: sum(e["status"] == s for e in exercises) for s in (PASSED, FAILED, NOT_ATTEMPTED)}
     if not checks:
@@ -515,7 +518,8 @@ def _sort_key(key):
 
 def format_report(report):
     """The grading report as a plain-text table (what ``grade`` prints)."""
-    rows = [(e["key"], e["status"], e["message"]) for e in report["exercises"]]
+    rows = [(e["key"], e["status"] + (" *" if e.get("solution_viewed") else ""), e["message"])
+            for e in report["exercises"]]
     width_key = max([len("exercise")] + [len(r[0]) for r in rows])
     width_status = max([len("status")] + [len(r[1]) for r in rows])
     lines = [f"{report['notebook']}  (graded in {report['mode']} mode, {report['seconds']} s)", ""]
@@ -528,6 +532,8 @@ def format_report(report):
     lines.append("")
     lines.append(f"Total: {report['score']} passed ({report['failed']} failed, "
                  f"{report['not_attempted']} not attempted)")
+    if any(e.get("solution_viewed") for e in report["exercises"]):
+        lines.append("* the notebook shows this exercise's solution (ex.qK.solution())")
     if report["errors"]:
         lines.append("Cells that raised an error:")
         lines.extend(f"  cell {e['cell']}: {e['error']}" for e in report["errors"])

@@ -20,9 +20,10 @@ from cnncourse.exercises import NOT_ANSWERED, Exercise, expect_array, expect_int
 @pytest.fixture(autouse=True)
 def clean_state():
     """Each test sees (and leaves) the framework's records as they were."""
-    saved = (dict(exercises._REGISTRY), dict(exercises._RESULTS), dict(exercises._FEEDBACK))
+    stores = (exercises._REGISTRY, exercises._RESULTS, exercises._FEEDBACK, exercises._SOLUTION_SEEN)
+    saved = [store.copy() for store in stores]
     yield
-    for store, old in zip((exercises._REGISTRY, exercises._RESULTS, exercises._FEEDBACK), saved):
+    for store, old in zip(stores, saved):
         store.clear()
         store.update(old)
 
@@ -75,6 +76,8 @@ def test_check_never_crashes_on_nonsense():
 
 def test_not_answered_is_said_and_recorded_as_such():
     q = make()
+    passed, said = printed(q.check)                               # forgot the argument
+    assert passed is False and "No answer yet: expected an int." in said
     for placeholder in (NOT_ANSWERED, ...):
         passed, said = printed(q.check, placeholder)
         assert passed is False and "No answer yet: expected an int." in said
@@ -84,11 +87,13 @@ def test_not_answered_is_said_and_recorded_as_such():
 def test_hint_solution_registry_and_repr():
     q = make()
     assert printed(q.hint)[1] == "[98.1] Hint: R, G and B.\n"
+    assert "98.1" not in exercises.solutions_seen()
     assert printed(q.solution)[1] == "[98.1] Solution:\nchannels = 3\n"
+    assert "98.1" in exercises.solutions_seen()                 # the grader reports it
     assert exercises.registry()["98.1"] is q
     assert "98.1" in repr(q) and "RGB" in repr(q)
     exercises.clear_results()
-    assert exercises.results() == {} and exercises.feedback() == {}
+    assert exercises.results() == {} and exercises.feedback() == {} and exercises.solutions_seen() == []
 
 
 def test_exercise_arguments_are_validated():

@@ -257,6 +257,7 @@ def test_grade_reports_syntax_error_and_infinite_loop_and_goes_on(broken_report)
     assert (report["passed"], report["failed"], report["not_attempted"], report["total"]) == (2, 1, 2, 5)
     by_key = {e["key"]: e for e in report["exercises"]}
     assert "Wrong sign" in by_key["99.2"]["message"]            # the checker's own feedback
+    assert [k for k, e in by_key.items() if e["solution_viewed"]] == ["99.5"]
     assert "SyntaxError" in by_key["99.3"]["message"]
     assert "Timeout" in by_key["99.4"]["message"]
     assert report["timed_out"] == [9]
@@ -265,6 +266,7 @@ def test_grade_reports_syntax_error_and_infinite_loop_and_goes_on(broken_report)
     assert errors[8].startswith("NameError")                    # the check of the broken answer
     table = instructor.format_report(report)
     assert "Total: 2/5 passed (1 failed, 2 not attempted)" in table and "cell 9: Timeout" in table
+    assert "99.5      passed *" in table and "shows this exercise's solution" in table
 
 
 def test_grade_stops_at_the_total_time_limit(tmp_path):

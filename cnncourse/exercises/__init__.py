@@ -40,6 +40,7 @@ import numpy as np
 
 _RESULTS: dict[str, bool] = {}
 _FEEDBACK: dict[str, dict] = {}
+_SOLUTION_SEEN: set = set()
 _REGISTRY: dict[str, "Exercise"] = {}
 
 #: Give this (or ``...``) as an answer to mean "not answered yet": ``check`` says so.
@@ -103,7 +104,7 @@ class Exercise:
             return True, "Correct!"
         return False, str(problem)
 
-    def check(self, answer):
+    def check(self, answer=NOT_ANSWERED):
         """Print whether ``answer`` is right (or what is wrong) and return True/False."""
         passed, message = self.evaluate(answer)
         _RESULTS[self.key] = passed
@@ -117,7 +118,8 @@ class Exercise:
         print(f"[{self.key}] Hint: {self._hint}")
 
     def solution(self):
-        """Print the solution."""
+        """Print the solution (the grader reports that it was shown)."""
+        _SOLUTION_SEEN.add(self.key)
         print(f"[{self.key}] Solution:\n{self._solution}")
 
     def __repr__(self):
@@ -137,10 +139,16 @@ def feedback():
     return {key: dict(value) for key, value in _FEEDBACK.items()}
 
 
+def solutions_seen():
+    """Sorted keys of the exercises whose :meth:`Exercise.solution` was shown in this process."""
+    return sorted(_SOLUTION_SEEN)
+
+
 def clear_results():
-    """Forget every check recorded so far (:func:`results` and :func:`feedback` become empty)."""
+    """Forget every check recorded so far (:func:`results`, :func:`feedback`, :func:`solutions_seen`)."""
     _RESULTS.clear()
     _FEEDBACK.clear()
+    _SOLUTION_SEEN.clear()
 
 
 def registry():
