@@ -205,3 +205,14 @@ def test_a_non_editable_install_ships_every_subpackage():
                                                exclude=find.get("exclude", [])))
     needed = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "cnncourse").rglob("__init__.py")}
     assert needed <= shipped, f"not shipped by pip install (Colab): {sorted(needed - shipped)}"
+
+
+def test_the_address_is_written_in_one_place():
+    """Only colab.py names the repository, so that ``repoint`` moves every reference to it."""
+    others = [p for p in (ROOT / "cnncourse").rglob("*.py")
+              if p.name != "colab.py" and colab.REPOSITORY in p.read_text(encoding="utf-8")]
+    assert others == [], f"the repository's address is also written in {others}: use cnncourse.colab"
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        later = [i for i, c in enumerate(nb.cells[2:], start=2) if colab.REPOSITORY in c.source]
+        assert later == [], f"{path.name}: cells {later} name the repository; only cells 0 and 1 may"
