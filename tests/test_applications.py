@@ -166,3 +166,80 @@ def test_draw_box_puts_the_rectangle_on_pixel_edges():
     rect = apps.draw_box(ax, (2, 3, 5, 9), label="7")
     assert rect.get_xy() == (2.5, 1.5) and rect.get_width() == 6 and rect.get_height() == 3
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- scenes, detections, network
+
+def test_make_scene_places_every_digit_apart():
+    digits, labels = digit_blocks(n=4, seed=3)
+    image, mask, boxes, lab = apps.make_scene(digits, labels, canvas_size=96, seed=2)
+    assert image.shape == (96, 96, 1) and mask.shape == (96, 96) and boxes.shape == (4, 4)
+    np.testing.assert_array_equal(lab, labels)
+    ious = apps.box_iou(boxes[:, None], boxes[None, :])
+    assert np.allclose(ious[~np.eye(4, dtype=bool)], 0)
+    for b, label in zip(boxes, labels):
+        assert set(np.unique(mask[b[0]:b[2], b[1]:b[3]])) <= {0, 1 + label}
+    assert image.sum() == pytest.approx(digits.sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="could not place"):
+        apps.make_scene(np.ones((9, 28, 28)), np.zeros(9, int), canvas_size=56, max_tries=20)
+    with pytest.raises(ValueError, match="labels"):
+        apps.make_scene(digits, labels[:2])
+
+
+def test_boxes_from_mask_finds_each_blob_and_its_majority_class():
+    mask = np.zeros((30, 30), int)
+    mask[2:10, 3:7] = 4
+    mask[3, 3] = 2                       # a few wrong pixels inside the blob
+    mask[15:25, 15:28] = 8
+    mask[28, 28] = 5                     # a speck below min_pixels
+    boxes, labels, sizes = apps.boxes_from_mask(mask, min_pixels=5)
+    order = np.argsort(boxes[:, 0])
+    np.testing.assert_array_equal(boxes[order], [[2, 3, 10, 7], [15, 15, 25, 28]])
+    np.testing.assert_array_equal(labels[order], [3, 7])
+    np.testing.assert_array_equal(sizes[order], [32, 130])
+    empty = apps.boxes_from_mask(np.zeros((5, 5), int))
+    assert empty[0].shape == (0, 4) and empty[1].shape == (0,)
+    with pytest.raises(ValueError, match="mask must be a 2-D integer class map"):
+        apps.boxes_from_mask(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="min_pixels"):
+        apps.boxes_from_mask(mask, min_pixels=0)
+
+
+def test_match_detections_counts_like_a_benchmark():
+    truth = [(0, 0, 10, 10), (20, 20, 30, 30)]
+    assert apps.match_detections(truth, [1, 2], truth, [1, 2]) == (2, 0, 0)
+    assert apps.match_detections(truth, [1, 3], truth, [1, 2]) == (1, 1, 1)     # wrong class
+    shifted = [(0, 5, 10, 15), (20, 20, 30, 30)]                                 # IoU 1/3 < 0.5
+    assert apps.match_detections(shifted, [1, 2], truth, [1, 2]) == (1, 1, 1)
+    assert apps.match_detections(shifted, [1, 2], truth, [1, 2], threshold=0.3) == (2, 0, 0)
+    dup = [(0, 0, 10, 10), (0, 0, 10, 9)]                                        # one object, two boxes
+    assert apps.match_detections(dup, [1, 1], truth[:1], [1]) == (1, 1, 0)
+    assert apps.match_detections(np.zeros((0, 4)), [], truth, [1, 2]) == (0, 0, 2)
+    with pytest.raises(ValueError, match="threshold"):
+        apps.match_detections(truth, [1, 2], truth, [1, 2], threshold=0)
+    with pytest.raises(ValueError, match="one label per box"):
+        apps.match_detections(truth, [1], truth, [1, 2])
+
+
+def test_scene_net_heads_and_its_fully_convolutional_path():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    net = apps.scene_net(canvas_size=48, width=2)
+    out = net(np.zeros((3, 48, 48, 1), "float32"))
+    assert tuple(out["mask"].shape) == (3, 48, 48, 11)
+    assert tuple(out["box"].shape) == (3, 4) and tuple(out["digit"].shape) == (3, 10)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out["mask"]).sum(-1), 1.0, rtol=1e-5)
+    seg = apps.mask_network(net)
+    x = np.random.default_rng(0).random((2, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(seg(x)),
+                               keras.ops.convert_to_numpy(net(x)["mask"]), atol=1e-6)   # same weights
+    assert tuple(seg(np.zeros((1, 96, 80, 1), "float32")).shape) == (1, 96, 80, 11)
+    assert seg.count_params() < net.count_params()
+    assert apps.scene_net().count_params() == 207_969
+    with pytest.raises(ValueError, match="canvas_size must be a whole multiple of 8"):
+        apps.scene_net(canvas_size=50)
+    with pytest.raises(ValueError, match="width"):
+        apps.scene_net(width=0)
+    with pytest.raises(ValueError, match="made by scene_net"):
+        apps.mask_network(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()]))
