@@ -63,6 +63,20 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "vgg_epochs": (30, 1),
     "vgg_batch": (500, 100),
     "vgg_lenet_epochs": (30, 1),        # LeNet-5 on CIFAR-10, the comparison in 07
+    # 08_visualizing_convnets
+    "vis_mnist_train": (30_000, 1_000), # LeNet-5's training digits
+    "vis_lenet_epochs": (3, 1),
+    "vis_cifar_train": (20_000, 500),   # the small CIFAR-10 ConvNet's training images
+    "vis_cifar_epochs": (8, 1),
+    "vis_test": (2_000, 200),           # test images to find right and wrong predictions, probes
+    "vis_probe_train": (3_000, 300),    # images for the linear probes of each layer
+    "vis_am_steps": (120, 10),          # gradient-ascent steps of activation maximization
+    "vis_vgg16": (1, 0),                # 1: try the optional ImageNet VGG-16 section
+    # 09_applications
+    "apps_train": (6_000, 400),         # training canvases (one digit each)
+    "apps_test": (1_000, 100),
+    "apps_epochs": (10, 1),
+    "apps_scenes": (100, 10),           # multi-digit scenes for the detection taste
 }
 
 
