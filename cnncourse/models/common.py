@@ -10,7 +10,8 @@ Layers
     :func:`augmentation` (random flips and shifts as Keras preprocessing layers).
 Training
     :func:`one_cycle_schedule`, :func:`compile_sgd`, :class:`EpochTimer`,
-    :func:`gpu_available`, :func:`use_mixed_precision`, :func:`device_description`.
+    :func:`gpu_available`, :func:`gpu_compute_capability`, :func:`use_mixed_precision`,
+    :func:`device_description`.
 
 Everything here is backend-agnostic Keras 3 (``keras.ops``): it runs on
 TensorFlow, JAX and PyTorch alike.
@@ -450,15 +451,52 @@ def gpu_available():
     return False
 
 
-def use_mixed_precision(enable="auto"):
-    """Set Keras's global dtype policy: ``"mixed_bfloat16"`` on a GPU, ``"float32"`` otherwise.
+def gpu_compute_capability():
+    """``(major, minor)`` of the GPU the backend computes on, or ``None`` (no GPU, or unknown)."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
 
-    ``enable``: ``"auto"`` (bfloat16 only on a GPU), ``True`` or ``False``. Call it before
-    building models. Returns the policy's name.
+            dev = jax.devices()[0]
+            if dev.platform == "gpu":
+                if getattr(dev, "compute_capability", None):
+                    return tuple(int(p) for p in str(dev.compute_capability).split(".")[:2])
+                kind = str(getattr(dev, "device_kind", ""))
+                if any(name in kind for name in ("A100", "A10", "H100", "H200", "GH200", "B200", "L4")):
+                    return (8, 0)   # at least Ampere: bfloat16 in hardware
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+                return tuple(cc) if cc else None
+        elif backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return tuple(torch.cuda.get_device_capability(0))
+    except Exception:  # pragma: no cover
+        return None
+    return None
+
+
+def use_mixed_precision(enable="auto"):
+    """Set Keras's global dtype policy: ``"mixed_bfloat16"`` or ``"float32"``; return its name.
+
+    ``enable``: ``True``, ``False`` or ``"auto"``. ``"auto"`` chooses bfloat16 only on a GPU
+    that computes it natively (NVIDIA compute capability 8.0 or newer: A100, H100, RTX 30xx...);
+    elsewhere (a CPU, Colab's T4) float32 is as fast or faster. Call it before building models:
+    layers take the policy in force when they are created.
     """
     if enable not in ("auto", True, False):
         raise ValueError(f"enable must be 'auto', True or False, got {enable!r}")
-    on = gpu_available() if enable == "auto" else enable
+    if enable == "auto":
+        cc = gpu_compute_capability() if gpu_available() else None
+        on = cc is not None and cc >= (8, 0)
+    else:
+        on = enable
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if on else "float32")
     return keras.config.dtype_policy().name
 
