@@ -53,10 +53,21 @@ END_SOLUTION = "### END SOLUTION"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 
-# A line is a marker when, after optional indentation and comment signs, it says
-# BEGIN/END SOLUTION (nbgrader matches the words anywhere; so do we, to never leak).
+# Which lines are markers. In a code cell, as in nbgrader, any line holding the words
+# (so that no solution can leak through an odd spelling); in a markdown cell only a line
+# that starts with them (after '#'s), so that prose about the markers is left alone.
+# check_notebook() flags prose that nbgrader would take for a marker.
 _BEGIN_RE = re.compile(r"^\s*(?:#+\s*)?BEGIN SOLUTION\b")
 _END_RE = re.compile(r"^\s*(?:#+\s*)?END SOLUTION\b")
+_MARKER_LINE_RE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def _is_begin(line, cell_type="code"):
+    return "BEGIN SOLUTION" in line if cell_type == "code" else bool(_BEGIN_RE.match(line))
+
+
+def _is_end(line, cell_type="code"):
+    return "END SOLUTION" in line if cell_type == "code" else bool(_END_RE.match(line))
 # ex.q1.check(   -> ("ex", "q1")
 _CHECK_RE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.check\(")
 _EXERCISE_IMPORT_RE = re.compile(r"from\s+cnncourse\.exercises\s+import\s+ex(\d+)\s+as\s+([A-Za-z_]\w*)")
@@ -67,7 +78,7 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 
 
 def _has_region(source):
-    return any(_BEGIN_RE.match(line) for line in source.split("\n"))
+    return any(_is_begin(line) for line in source.split("\n"))
 
 
 class SolutionMarkerError(ValueError):
@@ -96,7 +107,7 @@ def strip_solutions(source, cell_type="code"):
     out, n, begin_line = [], 0, None
     lines = source.split("\n")
     for number, line in enumerate(lines, start=1):
-        if _BEGIN_RE.match(line):
+        if _is_begin(line, cell_type):
             if begin_line is not None:
                 raise SolutionMarkerError(
                     f"line {number}: a second BEGIN SOLUTION before the END SOLUTION of line {begin_line}")
@@ -104,7 +115,7 @@ def strip_solutions(source, cell_type="code"):
             indent = line[: len(line) - len(line.lstrip())]
             out.extend(indent + s for s in stub)
             n += 1
-        elif _END_RE.match(line):
+        elif _is_end(line, cell_type):
             if begin_line is None:
                 raise SolutionMarkerError(f"line {number}: END SOLUTION without a BEGIN SOLUTION before it")
             begin_line = None
@@ -115,13 +126,13 @@ def strip_solutions(source, cell_type="code"):
     return "\n".join(out), n
 
 
-def solution_regions(source):
+def solution_regions(source, cell_type="code"):
     """The text of every solution region in ``source`` (markers excluded), in order."""
     regions, current = [], None
     for line in source.split("\n"):
-        if _BEGIN_RE.match(line):
+        if _is_begin(line, cell_type):
             current = []
-        elif _END_RE.match(line):
+        elif _is_end(line, cell_type):
             if current is not None:
                 regions.append("\n".join(current))
             current = None
@@ -621,6 +632,13 @@ def check_notebook(nb, rel_path):
         left = _PLACEHOLDER_RE.search(cell.source)
         if left:
             problems.append(f"cell {index}: a placeholder is left in it ({left.group(0)})")
+        for line in cell.source.split("\n"):
+            if ("BEGIN SOLUTION" in line or "END SOLUTION" in line) and not (
+                    cell.cell_type == "code" and _MARKER_LINE_RE.match(line)):
+                problems.append(f"cell {index}: {line.strip()[:70]!r} names a solution marker; nbgrader takes "
+                                "any line holding those words for a marker (and fails): write e.g. "
+                                "'between the solution markers', and put markers alone on their line")
+                break
 
     code = [(i, c) for i, c in enumerate(cells) if c.cell_type == "code" and i >= 2]
     if not code or "begin(" not in code[0][1].source:

@@ -55,6 +55,14 @@ def test_strip_handles_several_regions_and_markdown():
     assert n == 1 and md == "Why?\nYOUR ANSWER HERE"
 
 
+def test_strip_in_code_takes_any_line_naming_a_marker_as_nbgrader_does():
+    src = "a = 1  # BEGIN SOLUTION\nsecret = 42\nb = 2  # END SOLUTION\nprint(a)"
+    new, n = strip_solutions(src)
+    assert n == 1 and "secret" not in new and new.endswith("print(a)")
+    prose = "Answers go between the `### BEGIN SOLUTION` and `### END SOLUTION` markers."
+    assert strip_solutions(prose, "markdown") == (prose, 0)        # prose about markers is kept
+
+
 def test_strip_without_markers_changes_nothing():
     src = "print('no exercise here')\n# BEGIN is not a marker"
     assert strip_solutions(src) == (src, 0)
@@ -94,7 +102,7 @@ def test_release_removes_solutions_and_outputs_and_nothing_else(tmp_path):
         assert before.metadata == after.metadata                  # tags kept
         if after.cell_type == "code":
             assert after.outputs == [] and after.execution_count is None
-        regions = instructor.solution_regions(before.source)
+        regions = instructor.solution_regions(before.source, before.cell_type)
         if not regions:
             assert after.source == before.source                  # untouched
             continue
@@ -182,7 +190,7 @@ def test_release_of_the_course_leaks_no_solution(tmp_path):
             assert before.cell_type == after.cell_type
             if after.cell_type == "code":
                 assert after.outputs == [] and after.execution_count is None
-            regions = instructor.solution_regions(before.source)
+            regions = instructor.solution_regions(before.source, before.cell_type)
             n_regions += len(regions)
             if not regions:
                 assert before.source == after.source, f"{path.name}: a cell without solution changed"
@@ -430,6 +438,9 @@ def _mutations():
     def unbalanced(nb):
         nb.cells[-2].source = "### BEGIN SOLUTION\ncount_answer = 3"
 
+    def prose_names_a_marker(nb):
+        nb.cells[6].source = "## Exercises\n\nAnswers go between `### BEGIN SOLUTION` and its end marker."
+
     def wrong_title(nb):
         nb.cells[2].source = "# 07 · Not this one"
 
@@ -461,6 +472,7 @@ def _mutations():
         (wrong_module, "come from ex05, not ex02"),
         (unbalanced, "BEGIN SOLUTION without an END"),
         (wrong_title, "cell 2 should be the title"),
+        (prose_names_a_marker, "cell 6: 'Answers go between `### BEGIN SOLUTION` and its end marker.' names a solution marker; nbgrader"),
     ]
 
 
