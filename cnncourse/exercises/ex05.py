@@ -4,7 +4,7 @@
 - ``q2`` (05.2): the receptive field of one conv2 unit, in input pixels.
 - ``q3`` (05.3): trainable parameters of the 1998 paper's partially connected C3 layer.
 - ``q4`` (05.4): the classic variant built by hand with Keras layers.
-- ``q5`` (05.5): LeNet-5 with sigmoid activations, trained.
+- ``q5`` (05.5): LeNet-5 with tanh activations (as in 1998), trained.
 """
 from __future__ import annotations
 
@@ -257,53 +257,55 @@ q4 = Exercise(
 )
 
 
-# ------------------------------------------------------------------ 05.5 sigmoid LeNet, trained
+# ------------------------------------------------------------------ 05.5 tanh LeNet, trained
 #: Accuracy on held-out digits that a trained model must beat (chance is 0.10).
-SIGMOID_MIN_ACCURACY = 0.5
+TANH_MIN_ACCURACY = 0.5
 _N_CHECK = 500
 
 
-def _check_sigmoid_model(answer):
+def _check_tanh_model(answer):
     import keras
 
     if not isinstance(answer, keras.Model):
-        return f"sigmoid_model should be a trained keras.Model, got {type(answer).__name__}."
+        return f"tanh_model should be a trained keras.Model, got {type(answer).__name__}."
     names = [layer.name for layer in answer.layers]
     missing = [n for n in ("conv1", "conv2", "fc1", "fc2", "output") if n not in names]
     if missing:
-        return (f"sigmoid_model has no layer(s) named {', '.join(missing)}: build it with "
+        return (f"tanh_model has no layer(s) named {', '.join(missing)}: build it with "
                 "lenet5(activation=...).")
     for name in ("conv1", "conv2", "fc1", "fc2"):
         act = answer.get_layer(name).activation
-        if act is not keras.activations.sigmoid:
+        if act is not keras.activations.tanh:
             return (f"Layer {name} uses {getattr(act, '__name__', act)}; this exercise is about "
-                    "the sigmoid.")
+                    "the tanh, the activation of 1998.")
     if tuple(answer.inputs[0].shape[1:]) != (32, 32, 1) or tuple(answer.output.shape[1:]) != (10,):
-        return "sigmoid_model should take (32, 32, 1) digits and output 10 probabilities."
+        return "tanh_model should take (32, 32, 1) digits and output 10 probabilities."
     from cnncourse.data import load_mnist
 
     _, (x, y) = load_mnist(pad=True, n_train=10, n_test=_N_CHECK, seed=5)
     probs = np.asarray(answer.predict(x, batch_size=250, verbose=0))
     if not np.all(np.isfinite(probs)):
-        return "sigmoid_model outputs NaN: its training diverged; lower the learning rate."
+        return "tanh_model outputs NaN: its training diverged; lower the learning rate."
     accuracy = float(np.mean(probs.argmax(axis=1) == y))
-    if accuracy < SIGMOID_MIN_ACCURACY:
-        return (f"sigmoid_model gets {accuracy:.1%} of {_N_CHECK} test digits right "
-                f"(chance is 10%; at least {SIGMOID_MIN_ACCURACY:.0%} expected). Was it trained? "
-                "Sigmoid networks sit on a plateau at first: train for more steps.")
+    if accuracy < TANH_MIN_ACCURACY:
+        return (f"tanh_model gets {accuracy:.1%} of {_N_CHECK} test digits right "
+                f"(chance is 10%; at least {TANH_MIN_ACCURACY:.0%} expected). Was it trained, "
+                "and compiled with the recipe's schedule?")
     return None
 
 
 q5 = Exercise(
     "05.5",
-    "Build LeNet-5 with activation='sigmoid', compile it like the notebook's model and train it "
-    "on the padded training digits with the same recipe. Plot its validation accuracy against the "
+    "Build LeNet-5 with activation='tanh' (LeNet-5's activation in 1998), compile it with the "
+    "course's recipe and train it on the same pipeline. Plot its validation accuracy against the "
     "ReLU model's and explain the difference. Hand in the trained model.",
-    _check_sigmoid_model,
-    hint="lenet5(activation='sigmoid'); the sigmoid's slope is at most 1/4, so gradients shrink "
-         "layer after layer: watch the first epoch.",
-    solution="sigmoid_model = lenet5(activation='sigmoid')\n"
-             "compile_lenet5(sigmoid_model, steps_per_epoch, epochs)\n"
-             "sigmoid_history = sigmoid_model.fit(train_ds, validation_data=(x_val, y_val), epochs=epochs)",
+    _check_tanh_model,
+    hint="lenet5(activation='tanh'), then lenet.compile_lenet5(model, steps_per_epoch, epochs) "
+         "and model.fit(train_ds, validation_data=(x_val, y_val), ...). The tanh's slope is 1 "
+         "at 0 and vanishes for large inputs.",
+    solution="tanh_model = lenet5(activation='tanh')\n"
+             "lenet.compile_lenet5(tanh_model, steps_per_epoch, tanh_epochs)\n"
+             "tanh_history = tanh_model.fit(train_ds, epochs=tanh_epochs, shuffle=False,\n"
+             "                              validation_data=(x_val, y_val), verbose=0)",
     expects="a trained keras.Model",
 )
