@@ -555,7 +555,8 @@ def format_report(report):
 
 # ======================================================================= structure checks
 
-_LOCAL_PATH_RE = re.compile(r"(?<![\w.])(/work/|/tmp/|/home/|/root/|/Users/|[A-Za-z]:\\\\)")
+# Unix home/work/temp folders, and a Windows drive path (C:\\Users\\...; not LaTeX's f:\\mathbb)
+_LOCAL_PATH_RE = re.compile(r"(?<![\w.])(/work/|/tmp/|/home/|/root/|/Users/)|(?<![\w\\])[A-Z]:\\[\w .-]+\\")
 _PLACEHOLDER_RE = re.compile(r"\b(?:TODO|TBD|FIXME|XXX|TIME_[A-Z]+)\b")
 _TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 

@@ -374,6 +374,9 @@ def make_course_notebook(name="02_toy.ipynb"):
 
 def test_check_notebook_accepts_a_compliant_notebook():
     assert instructor.check_notebook(make_course_notebook(), "notebooks/02_toy.ipynb") == []
+    nb = make_course_notebook()                   # maths and web addresses are not local paths
+    nb.cells[5].source += "\n\n$f:\\mathbb{R}^n \\to \\mathbb{R}$, see https://keras.io/home/ and a/tmp/b"
+    assert instructor.check_notebook(nb, "notebooks/02_toy.ipynb") == []
 
 
 def test_check_notebook_accepts_an_answer_computed_from_a_solution_function():
@@ -398,6 +401,9 @@ def _mutations():
 
     def local_path_in_output(nb):
         nb.cells[4].outputs = [new_output("stream", name="stdout", text="saved /work/main/x.png\n")]
+
+    def windows_path_in_output(nb):
+        nb.cells[4].outputs = [new_output("stream", name="stdout", text="loaded C:\\Users\\bob\\mnist.npz\n")]
 
     def local_path_in_source(nb):
         nb.cells[4].source = "open('/home/alice/data.npy')"
@@ -458,6 +464,7 @@ def _mutations():
         (edited_setup, "cell 1 is not the setup cell"),
         (error_output, "cell 4: error output ValueError: bad"),
         (local_path_in_output, "cell 4: an output holds an absolute local path"),
+        (windows_path_in_output, "cell 4: an output holds an absolute local path (C:\\Users\\"),
         (local_path_in_source, "cell 4: its source holds an absolute local path"),
         (progress_bar, "progress bar"),
         (fast_mode_outputs, "does not say FULL mode"),
