@@ -125,13 +125,14 @@ def _timing_callback(x_test, y_test, target, evaluate):
 def run_lenet5(args):
     import numpy as np
 
+    from cnncourse import config
     from cnncourse.models import lenet5
     from cnncourse.models.lenet import RECIPE, compile_lenet5, training_dataset
 
     (x, y), (x_test, y_test) = _load(args.quick, pad=True)
     # the notebook's split: the last 5,000 of a shuffled training set are held out for validation
     order = np.random.default_rng(args.seed).permutation(len(x))
-    n_val = len(x) // 12
+    n_val = 500 if args.quick else config.BUDGETS["lenet_val"][0]   # 5,000, as the notebook
     val, tr = order[:n_val], order[n_val:]
     ds = training_dataset(x[tr], y[tr], seed=args.seed)
     steps = math.ceil(len(tr) / RECIPE["batch_size"])
@@ -141,8 +142,10 @@ def run_lenet5(args):
         return float(m.evaluate(xt, yt, batch_size=1000, verbose=0)[1])
 
     timer = _timing_callback(x_test, y_test, args.target, evaluate)
-    model.fit(ds, epochs=args.epochs, validation_data=(x[val], y[val]), verbose=0, callbacks=[timer])
-    return timer.epochs
+    # shuffle=False: the pipeline shuffles already (Keras would warn that it cannot)
+    model.fit(ds, epochs=args.epochs, validation_data=(x[val], y[val]), shuffle=False, verbose=0,
+              callbacks=[timer])
+    return timer.epochs, model.count_params()
 
 
 def keras_io_model(input_shape=(28, 28, 1), num_classes=10):
@@ -177,20 +180,20 @@ def run_keras_io(args):
     timer = _timing_callback(x_test, y_test_cat, args.target, evaluate)
     model.fit(x, y_cat, batch_size=128, epochs=args.keras_io_epochs, validation_split=0.1,
               verbose=0, callbacks=[timer])
-    return timer.epochs
+    return timer.epochs, model.count_params()
 
 
 def worker(args):
     import resource
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
-    epochs = run_lenet5(args) if args.worker == "lenet5" else run_keras_io(args)
+    epochs, params = run_lenet5(args) if args.worker == "lenet5" else run_keras_io(args)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(MARK + json.dumps({"model": args.worker, "epochs": epochs, "peak_mib": round(peak_kib / 1024),
+    print(MARK + json.dumps({"model": args.worker, "epochs": epochs, "params": params,
+                             "peak_mib": round(peak_kib / 1024),
                              "wall_s": round(time.perf_counter() - start, 1)}), flush=True)
 
 
@@ -209,6 +212,7 @@ def summarize(result, target):
         "t_target": hit["train_s"] if hit else None,
         "epochs_target": hit["epoch"] if hit else None,
         "peak_mib": result["peak_mib"],
+        "params": result["params"],
     }
 
 
@@ -238,10 +242,17 @@ def main(argv=None):
         worker(args)
         return 0
 
-    import keras
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-          f"Python {platform.python_version()}, Keras {keras.__version__} ({keras.backend.backend()})")
+          f"Python {platform.python_version()}, Keras {installed('keras')}, "
+          f"TensorFlow {installed('tensorflow')} (backend {os.environ.get('KERAS_BACKEND', 'tensorflow')})")
     print(f"load average before: {_load_average()}  (other processes share these cores)")
     print(f"mode: {'QUICK smoke run (subset)' if args.quick else 'full MNIST'}; target test accuracy "
           f"{args.target}; t = training time incl. each epoch's validation, excl. test evaluation\n")
@@ -251,7 +262,9 @@ def main(argv=None):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", name, "--epochs", str(args.epochs),
                "--keras-io-epochs", str(args.keras_io_epochs), "--target", str(args.target),
                "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")   # TensorFlow's start-up chatter off
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
         if proc.returncode != 0 or not lines:
             print(f"{name} failed (exit code {proc.returncode}); its output:\n{proc.stdout}", file=sys.stderr)
@@ -264,13 +277,10 @@ def main(argv=None):
               f"{'train s':>8s} {'to ' + pct:>10s} {'epochs to':>9s} {'peak MiB':>8s}")
     print(header)
     print("-" * len(header))
-    from cnncourse.models import lenet5
-
-    params = {"lenet5": lenet5().count_params(), "keras-io": keras_io_model().count_params()}
     for name, s in results.items():
         t = "never" if s["t_target"] is None else f"{s['t_target']:.1f}s"
         e = "-" if s["epochs_target"] is None else str(s["epochs_target"])
-        print(f"{name:9s} {params[name]:7,d} {s['epochs_run']:6d} {s['final_acc']:9.4f} {s['best_acc']:8.4f} "
+        print(f"{name:9s} {s['params']:7,d} {s['epochs_run']:6d} {s['final_acc']:9.4f} {s['best_acc']:8.4f} "
               f"{s['train_s']:8.1f} {t:>10s} {e:>9s} {s['peak_mib']:8d}")
     print()
     print(final_line(results["lenet5"], results["keras-io"]))

@@ -124,3 +124,132 @@ def test_mixed_precision_keeps_float32_softmax():
 def test_bad_arguments_are_refused_with_a_clear_message(kwargs, word):
     with pytest.raises(ValueError, match=word):
         lenet5(**kwargs)
+
+
+# ----------------------------------------------------------------------------- the training recipe
+
+def test_learning_rate_schedule_warms_up_then_decays_to_zero():
+    schedule = lenet.learning_rate_schedule(100, 10, peak_learning_rate=2e-3, warmup_epochs=0.5)
+    rates = np.array([float(schedule(s)) for s in range(0, 1001, 10)])
+    assert rates[0] == 0.0
+    assert np.isclose(float(schedule(50)), 2e-3)                 # peak at the end of the warm-up
+    assert np.all(np.diff(rates[:6]) > 0)                        # rising during the warm-up
+    assert np.all(np.diff(rates[5:]) <= 1e-12)                   # then never rising again
+    assert np.isclose(float(schedule(1000)), 0.0, atol=1e-9)     # 0 at the last step
+    # halfway through the cosine part, half the peak
+    assert np.isclose(float(schedule(50 + 475)), 1e-3, rtol=1e-3)
+    default = lenet.learning_rate_schedule(10, 5)
+    assert np.isclose(float(default(round(lenet.RECIPE["warmup_epochs"] * 10))),
+                      lenet.RECIPE["peak_learning_rate"])
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"steps_per_epoch": 0, "epochs": 3}, "steps_per_epoch"),
+    ({"steps_per_epoch": 10, "epochs": 2.5}, "epochs"),
+    ({"steps_per_epoch": 10, "epochs": 3, "peak_learning_rate": -1e-3}, "peak_learning_rate"),
+    ({"steps_per_epoch": 10, "epochs": 3, "peak_learning_rate": "fast"}, "peak_learning_rate"),
+    ({"steps_per_epoch": 10, "epochs": 3, "warmup_epochs": 3}, "warmup_epochs"),
+    ({"steps_per_epoch": 10, "epochs": 3, "warmup_epochs": -1}, "warmup_epochs"),
+])
+def test_learning_rate_schedule_refuses_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        lenet.learning_rate_schedule(**kwargs)
+
+
+def test_compile_lenet5_uses_adam_on_the_schedule_and_trains():
+    keras.utils.set_random_seed(0)
+    model = lenet.compile_lenet5(lenet5(), steps_per_epoch=4, epochs=2)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert isinstance(model.optimizer._learning_rate, keras.optimizers.schedules.CosineDecay)
+    x = np.random.default_rng(0).random((64, 32, 32, 1)).astype("float32")
+    y = np.arange(64) % 10
+    hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert set(hist.history) >= {"loss", "accuracy"}
+    assert int(model.optimizer.iterations) == 8
+    with pytest.raises(TypeError, match="model"):
+        lenet.compile_lenet5("lenet", 4, 2)
+
+
+def test_training_dataset_shuffles_batches_and_shifts_without_losing_ink():
+    n = 40
+    x = np.zeros((n, 32, 32, 1), "float32")
+    x[:, 15:17, 15:17, 0] = 1.0                   # a 2x2 blob in the middle of every image
+    y = np.arange(n) % 10
+    x[np.arange(n), 0, 0, 0] = 0                  # (keep the frame empty)
+    x *= (1 + np.arange(n))[:, None, None, None]  # tell the images apart by their brightness
+    ds = lenet.training_dataset(x, y, batch_size=16, shift=2, seed=0)
+    batches = list(ds)
+    assert [tuple(b.shape) for b, _ in batches] == [(16, 32, 32, 1), (16, 32, 32, 1), (8, 32, 32, 1)]
+    images = np.concatenate([np.asarray(b) for b, _ in batches])
+    labels = np.concatenate([np.asarray(l) for _, l in batches])
+    ids = images.max(axis=(1, 2, 3)).round().astype(int) - 1
+    assert sorted(ids.tolist()) == list(range(n)) and ids.tolist() != list(range(n))   # all, shuffled
+    np.testing.assert_array_equal(labels, y[ids])                                     # labels follow
+    np.testing.assert_allclose(images.sum(axis=(1, 2, 3)), x[ids].sum(axis=(1, 2, 3)))  # no ink lost
+    rows, cols = [], []
+    for img in images[..., 0]:
+        r, c = np.nonzero(img)
+        rows.append(r.min() - 15)
+        cols.append(c.min() - 15)
+    assert set(rows) <= set(range(-2, 3)) and set(cols) <= set(range(-2, 3))
+    assert len(set(zip(rows, cols))) > 5           # really random, in both directions
+    plain = np.concatenate([np.asarray(b) for b, _ in lenet.training_dataset(x, y, shift=0)])
+    assert all(np.array_equal(np.nonzero(img)[0], [15, 15, 16, 16]) for img in plain[..., 0])
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"x": np.zeros((4, 32, 32))}, "x must be"),
+    ({"y": np.zeros(3)}, "y must be"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"shift": -1}, "shift"),
+    ({"shift": 32}, "shift"),
+    ({"shift": 1.5}, "shift"),
+])
+def test_training_dataset_refuses_bad_arguments(kwargs, word):
+    args = {"x": np.zeros((4, 32, 32, 1), "float32"), "y": np.zeros(4, "int64")}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=word):
+        lenet.training_dataset(**args)
+
+
+# ----------------------------------------------------------------------------- the benchmark's bookkeeping
+
+def _benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "lenet5.py"
+    spec = importlib.util.spec_from_file_location("benchmark_lenet5", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_summary_and_final_line():
+    bench = _benchmark()
+    epochs = [{"epoch": 1, "train_s": 10.0, "test_acc": 0.985}, {"epoch": 2, "train_s": 20.5, "test_acc": 0.9905},
+              {"epoch": 3, "train_s": 30.0, "test_acc": 0.9931}]
+    ours = bench.summarize({"model": "lenet5", "epochs": epochs, "peak_mib": 900, "params": 63802}, 0.99)
+    assert (ours["t_target"], ours["epochs_target"], ours["final_acc"]) == (20.5, 2, 0.9931)
+    slow = [{"epoch": i, "train_s": 40.0 * i, "test_acc": a} for i, a in enumerate((0.98, 0.989, 0.9912), 1)]
+    theirs = bench.summarize({"model": "keras-io", "epochs": slow, "peak_mib": 800, "params": 34826}, 0.99)
+    assert theirs["t_target"] == 120.0
+    line = bench.final_line(ours, theirs)
+    assert line == "lenet5 acc=0.9931 t99=20.5s | keras-io acc=0.9912 t99=120.0s | speedup=5.85x"
+    never = bench.summarize({"model": "keras-io", "epochs": slow[:2], "peak_mib": 1, "params": 1}, 0.99)
+    assert never["t_target"] is None
+    assert bench.final_line(ours, never).endswith("t99=never | speedup=n/a")
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["--epochs", "0"], "--epochs"), (["--epochs", "two"], "--epochs"),
+    (["--keras-io-epochs", "-3"], "--keras-io-epochs"), (["--target", "1.5"], "--target"),
+    (["--target", "x"], "--target"),
+])
+def test_benchmark_refuses_bad_arguments(argv, word, capsys):
+    bench = _benchmark()
+    with pytest.raises(SystemExit):
+        bench.parse_args(argv)
+    assert word in capsys.readouterr().err
+    quick = bench.parse_args(["--quick", "--epochs", "7"])
+    assert quick.quick and quick.epochs == 2 and quick.keras_io_epochs == 2
