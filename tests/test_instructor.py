@@ -315,6 +315,19 @@ def test_grade_a_real_course_notebook_scores_full_marks():
     assert all(e["key"].startswith("02.") for e in report["exercises"])
 
 
+def test_grade_names_exercises_even_when_their_import_failed(tmp_path):
+    cells = [new_code_cell("raise RuntimeError('broken before the import')\nfrom cnncourse.exercises import ex02 as ex"),
+             new_code_cell("### BEGIN SOLUTION\nsize_answer = 26\n### END SOLUTION"),
+             new_code_cell("ex.q1.check(size_answer)")]
+    path = tmp_path / "02_broken_import.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    report = instructor.grade(path, timeout=30)
+    (exercise,) = report["exercises"]
+    assert exercise["key"] == "02.1" and exercise["label"] == "ex.q1"
+    assert exercise["status"] == "not attempted"
+    assert "NameError" in exercise["message"]
+
+
 def test_grade_refuses_bad_input(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         instructor.grade(tmp_path / "missing.ipynb")
