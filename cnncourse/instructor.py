@@ -818,8 +818,15 @@ def _cmd_check(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m cnncourse.instructor",
-                                     description="Release student copies, grade submissions, check notebooks.")
+    parser = argparse.ArgumentParser(
+        prog="python -m cnncourse.instructor",
+        description="Release student copies, grade submissions, check notebooks.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  python -m cnncourse.instructor release notebooks/ student/\n"
+               "  python -m cnncourse.instructor grade submitted/05_lenet5.ipynb --json 05_alice.json\n"
+               "  python -m cnncourse.instructor grade submitted/*.ipynb --timeout 60 --json -\n"
+               "  python -m cnncourse.instructor check notebooks/")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("release", help="write student copies (solutions removed, outputs cleared)")
     p.add_argument("source", help="a folder of notebooks (or one .ipynb)")
