@@ -3,4 +3,3 @@ import os
 
 os.environ.setdefault("CNNCOURSE_FAST", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")

@@ -6,8 +6,10 @@ cnncourse 0.1.0 | Keras 3.15.1 on tensorflow 2.21.0 | FAST mode: small subsets, 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import sys
 
 import numpy as np
 
@@ -64,15 +66,73 @@ def _warm_up_backend():
     keras.ops.convert_to_numpy(keras.ops.zeros((1,)) + 1)
 
 
+def _inline_figures():
+    """In a Jupyter kernel, draw figures inline even when ``MPLBACKEND`` names a
+    non-interactive backend (with ``MPLBACKEND=Agg`` a notebook would save no figure)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to do
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence what C++ code writes to file descriptor 2 (TensorFlow's start-up lines such as
+    "Could not find cuda drivers", which ``TF_CPP_MIN_LOG_LEVEL`` does not stop). Python
+    exceptions are unaffected: they are raised, not written to the descriptor."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real descriptor 2 (some IDEs)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def accelerator():
+    """``"GPU"`` when the Keras backend sees one, else ``"CPU"``."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+        if backend == "jax":
+            import jax
+
+            return "GPU" if any(d.platform == "gpu" for d in jax.devices()) else "CPU"
+        if backend == "torch":
+            import torch
+
+            return "GPU" if torch.cuda.is_available() else "CPU"
+    except Exception:  # a broken driver is not a reason to stop the notebook
+        return "CPU"
+    return "CPU"
+
+
 def begin(seed=0, verbose=True):
     """Prepare a notebook: quiet logs, check versions, seed everything, print the mode.
 
     Returns ``"fast"`` or ``"full"``.
     """
     quiet_tensorflow()
-    keras_version, backend, backend_version = check_versions()
-    set_seed(seed)
-    _warm_up_backend()
+    with _native_stderr_silenced():
+        keras_version, backend, backend_version = check_versions()
+        set_seed(seed)
+        _warm_up_backend()
+        device = accelerator()
+    _inline_figures()
     mode = config.mode_name()
     if verbose:
         from cnncourse import __version__
@@ -80,5 +140,5 @@ def begin(seed=0, verbose=True):
         what = ("FAST mode: small subsets, few epochs (set CNNCOURSE_FAST=0 to train for real)"
                 if mode == "fast" else
                 "FULL mode: full datasets, real training (set CNNCOURSE_FAST=1 for a quick run)")
-        print(f"cnncourse {__version__} | Keras {keras_version} on {backend} {backend_version} | {what}")
+        print(f"cnncourse {__version__} | Keras {keras_version} on {backend} {backend_version} ({device}) | {what}")
     return mode
