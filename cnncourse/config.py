@@ -37,7 +37,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "cifar10_train": (50_000, 1_000),
     "cifar10_test": (10_000, 500),
     # 01_why_convnets
-    "why_epochs": (3, 2),          # epochs of the dense net and the two ConvNets
+    "why_epochs": (2, 2),          # epochs of the dense net and the two ConvNets
     "why_aug_epochs": (6, 3),      # the dense net trained on shifted digits needs more
     "why_shift_test": (2000, 500), # test digits moved by 0..8 px in four directions
     "why_map_test": (400, 100),    # test digits moved over a 2-D grid of shifts
