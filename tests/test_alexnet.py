@@ -8,8 +8,8 @@ from cnncourse.models import alexnet, alexnet_cifar  # noqa: E402
 from cnncourse.models.alexnet import FULL_MIN_SIDE, PARAMS, TOTAL_PARAMS  # noqa: E402
 from cnncourse.models.common import (EpochTimer, LocalResponseNormalization, augmentation,  # noqa: E402
                                      compile_sgd, conv_output_size, count_macs, macs_by_layer,
-                                     one_cycle_schedule, params_by_layer, receptive_field,
-                                     use_mixed_precision)
+                                     gpu_available, gpu_compute_capability, one_cycle_schedule,
+                                     params_by_layer, receptive_field, use_mixed_precision)
 
 
 def conv_params(k, c_in, c_out, groups=1):
@@ -314,5 +314,8 @@ def test_use_mixed_precision_switch():
         assert model.get_layer("conv2").compute_dtype == "bfloat16"
         with pytest.raises(ValueError, match="enable must be 'auto', True or False"):
             use_mixed_precision("yes")
+        if not gpu_available():                            # a CPU computes bfloat16 no faster
+            assert gpu_compute_capability() is None
+            assert use_mixed_precision("auto") == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
