@@ -90,7 +90,7 @@ def parse_args(argv=None):
 
 
 #: The notebooks' peak learning rates (SGD, momentum 0.9, batch 500).
-VGG_PEAK_LR = 0.2
+VGG_PEAK_LR = 0.1
 ALEXNET_PEAK_LR = 0.05
 
 
