@@ -186,13 +186,15 @@ def test_training_dataset_shuffles_batches_and_shifts_without_losing_ink():
     assert sorted(ids.tolist()) == list(range(n)) and ids.tolist() != list(range(n))   # all, shuffled
     np.testing.assert_array_equal(labels, y[ids])                                     # labels follow
     np.testing.assert_allclose(images.sum(axis=(1, 2, 3)), x[ids].sum(axis=(1, 2, 3)))  # no ink lost
-    rows, cols = [], []
-    for img in images[..., 0]:
-        r, c = np.nonzero(img)
-        rows.append(r.min() - 15)
-        cols.append(c.min() - 15)
-    assert set(rows) <= set(range(-2, 3)) and set(cols) <= set(range(-2, 3))
-    assert len(set(zip(rows, cols))) > 5           # really random, in both directions
+    def offsets(batch):
+        return {(int(r.min()) - 15, int(c.min()) - 15) for r, c in (np.nonzero(im) for im in np.asarray(batch)[..., 0])}
+
+    for b, _ in batches:                            # one shift per batch, within -2..2
+        moved = offsets(b)
+        assert len(moved) == 1 and all(-2 <= d <= 2 for d in next(iter(moved)))
+    # over epochs the shifts are random, in both directions
+    seen = set().union(*(offsets(b) for _ in range(8) for b, _ in ds))
+    assert len(seen) > 5 and {d for d, _ in seen} & {-2, -1} and {d for _, d in seen} & {1, 2}
     plain = np.concatenate([np.asarray(b) for b, _ in lenet.training_dataset(x, y, shift=0)])
     assert all(np.array_equal(np.nonzero(img)[0], [15, 15, 16, 16]) for img in plain[..., 0])
 
