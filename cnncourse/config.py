@@ -50,7 +50,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "fc_triplet_steps": (1_000, 40),    # custom training steps of the triplet embedding net
     "fc_triplet_eval": (2_000, 300),    # test triplets used to measure distances before/after
     # 05_lenet5 (also benchmarks/lenet5.py)
-    "lenet_epochs": (8, 3),             # epochs of the course's training recipe
+    "lenet_epochs": (10, 3),            # epochs of the course's training recipe
     "lenet_val": (5_000, 200),          # training digits held out for validation
     "lenet_precision_steps": (20, 3),   # timed steps, float32 against mixed_float16
     "lenet_tanh_epochs": (4, 3),        # exercise 05.5: LeNet-5 with tanh
