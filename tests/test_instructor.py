@@ -286,6 +286,19 @@ def test_grade_stops_at_the_total_time_limit(tmp_path):
     assert report["seconds"] < 30
 
 
+def test_model_summary_tables_are_not_progress_bars():
+    nb = nbformat.read(FIXTURES / "toy_solution.ipynb", as_version=4)
+    table = "┏━━━━━━━━━━━━━━┳━━━━━━━━━━┓\n┃ Layer (type) ┃ Param #  ┃\n┡━━━━━━━━━━━━━━╇━━━━━━━━━━┩\n"
+    bar = "  1/313 ━━━━━━━━━━━━━━━━━━━━ 30s 97ms/step\n"
+    def flagged(text):
+        copy = nbformat.from_dict(json.loads(json.dumps(nb)))
+        code = [c for c in copy.cells if c.cell_type == "code"][-1]
+        code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return any("progress bar" in p for p in instructor.check_notebook(copy, "notebooks/99_toy.ipynb"))
+    assert not flagged(table)
+    assert flagged(bar)
+
+
 def test_grade_survives_a_dying_kernel():
     report = instructor.grade(FIXTURES / "toy_died.ipynb", timeout=30)
     assert report["kernel_died"] is True

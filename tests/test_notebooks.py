@@ -8,6 +8,7 @@ in order; no error output, progress bar or absolute local path; ``## Summary`` a
 the notebook checks exactly the exercises its module ``cnncourse.exercises.exNN`` defines.
 """
 import importlib
+import warnings
 import re
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def test_structure(notebook):
     path, nb = notebook
     problems = instructor.check_notebook(nb, f"notebooks/{path.name}")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+    reason = instructor.fast_outputs_reason(nb)
+    if reason is not None:  # allowed, but never silently
+        warnings.warn(f"{path.name} is committed with FAST-mode outputs: {reason}", UserWarning)
 
 
 def test_checks_exactly_the_exercises_of_its_module(notebook):
