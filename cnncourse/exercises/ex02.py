@@ -216,8 +216,11 @@ LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _check_gray_kernel(answer):
-    arr = np.asarray(answer, dtype=float) if not isinstance(answer, (str, bytes, type(None))) else None
-    if arr is not None and arr.size == 3 and arr.shape != (1, 1, 3, 1):
+    problem = expect_array(answer, name="gray_kernel")   # numbers at all? (a function, a string: no)
+    if problem:
+        return problem
+    arr = np.asarray(answer, dtype=float)
+    if arr.size == 3 and arr.shape != (1, 1, 3, 1):
         return (f"gray_kernel has shape {arr.shape}: a Conv2D kernel is stored as "
                 "(kernel_height, kernel_width, in_channels, filters), so here (1, 1, 3, 1).")
     problem = expect_array(answer, (1, 1, 3, 1), "gray_kernel")

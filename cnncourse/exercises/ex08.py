@@ -105,10 +105,13 @@ def _softmax_grad():
 
 
 def _check_linear_saliency(answer):
-    arr = np.asarray(answer, dtype=float) if not isinstance(answer, (str, bytes)) and answer is not None else None
-    if arr is not None and arr.shape == (8, 8, 1):
+    problem = expect_array(answer, name="linear_saliency")   # numbers at all? (a function, a string: no)
+    if problem:
+        return problem
+    arr = np.asarray(answer, dtype=float)
+    if arr.shape == (8, 8, 1):
         arr = arr[..., 0]
-    problem = expect_array(answer if arr is None else arr, shape=(8, 8), name="linear_saliency")
+    problem = expect_array(arr, shape=(8, 8), name="linear_saliency")
     if problem:
         return problem
     w = LINEAR_W[:, _CLASS].reshape(8, 8)
