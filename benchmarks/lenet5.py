@@ -72,7 +72,7 @@ def parse_args(argv=None):
 
     default_epochs = config.BUDGETS["lenet_epochs"][0]
     parser = argparse.ArgumentParser(
-        description="Time LeNet-5 (course recipe) and keras-io's mnist_convnet to 99%% test accuracy.")
+        description="Time LeNet-5 (course recipe) and keras-io's mnist_convnet to 99% test accuracy.")
     parser.add_argument("--epochs", type=_positive_int, default=default_epochs,
                         help=f"epochs of LeNet-5's recipe (default {default_epochs}, as notebook 05)")
     parser.add_argument("--keras-io-epochs", type=_positive_int, default=15,
