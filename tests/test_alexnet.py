@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (required: requirements.txt)
 
 from cnncourse.models import alexnet, alexnet_cifar  # noqa: E402
 from cnncourse.models.alexnet import FULL_MIN_SIDE, PARAMS, TOTAL_PARAMS  # noqa: E402
@@ -150,7 +150,7 @@ def test_lrn_matches_its_formula_and_tensorflow():
         lo, hi = max(0, c - 2), min(6, c + 2)
         expected[..., c] = x[..., c] / (2.0 + 1e-2 * (x[..., lo:hi + 1] ** 2).sum(-1)) ** 0.75
     np.testing.assert_allclose(got, expected, rtol=1e-5)
-    tf = pytest.importorskip("tensorflow")
+    import tensorflow as tf  # the reference implementation (TensorFlow is in requirements.txt)
     reference = tf.nn.local_response_normalization(x, depth_radius=2, bias=2.0, alpha=1e-2, beta=0.75)
     np.testing.assert_allclose(got, reference.numpy(), rtol=1e-5)
 

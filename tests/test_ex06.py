@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (required: requirements.txt)
 from keras import layers  # noqa: E402
 
 from cnncourse.exercises import ex06 as ex  # noqa: E402

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (required: requirements.txt)
 
 from cnncourse.models import lenet5  # noqa: E402
 from cnncourse.models import lenet  # noqa: E402

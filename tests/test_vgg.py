@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402  (required: requirements.txt)
 
 from cnncourse.models import vgg16, vgg_cifar  # noqa: E402
 from cnncourse.models.common import count_macs, macs_by_layer, params_by_layer  # noqa: E402

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numbers
 
+from cnncourse.models.common import check_image_shape, check_num_classes
+
 #: Units of the second fully connected layer (``fc2``) for each variant.
 FC2_UNITS = {"course": 100, "classic": 84}
 
@@ -97,9 +99,7 @@ def lenet5(variant="course", activation="relu", input_shape=(32, 32, 1), num_cla
         raise ValueError(f"variant must be one of {sorted(FC2_UNITS)}, got {variant!r}")
     activation = _check_activation(activation)
     input_shape = _check_input_shape(input_shape)
-    if (isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral)
-            or num_classes < 2):
-        raise ValueError(f"num_classes must be a whole number >= 2, got {num_classes!r}")
+    num_classes = check_num_classes(num_classes)
 
     # Under a mixed-precision policy the softmax is still computed in float32 (numerically safe).
     policy = keras.config.dtype_policy()
@@ -133,19 +133,8 @@ def _check_activation(activation):
 
 
 def _check_input_shape(input_shape):
-    message = (f"input_shape must be (height, width, channels) with whole numbers, "
-               f"height and width >= {_MIN_SIDE} and channels >= 1, got {input_shape!r}")
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(message) from None
-    if len(shape) != 3 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                                  for s in shape):
-        raise ValueError(message)
-    h, w, c = (int(s) for s in shape)
-    if h < _MIN_SIDE or w < _MIN_SIDE or c < 1:
-        raise ValueError(message)
-    return h, w, c
+    return check_image_shape(input_shape, _MIN_SIDE,
+                             "so that two 5x5 convolutions and two 2x2 poolings leave a pixel")
 
 
 # --------------------------------------------------------------------------- training recipe
