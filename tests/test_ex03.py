@@ -3,19 +3,10 @@ nonsense never crashes."""
 import numpy as np
 import pytest
 
+from exercise_helpers import message, passes  # noqa: E402
 from cnncourse.exercises import ex03
 
 NONSENSE = [None, "abc", 3.5, [1, 2], np.zeros((2, 2, 2)), {"a": 1}, float("nan"), lambda: 1]
-
-
-def passes(q, answer):
-    return q.evaluate(answer)[0]
-
-
-def message(q, answer):
-    ok, msg = q.evaluate(answer)
-    assert not ok, f"{q.key} accepted a wrong answer {answer!r}"
-    return msg
 
 
 @pytest.mark.parametrize("q", [ex03.q1, ex03.q2, ex03.q3, ex03.q4])

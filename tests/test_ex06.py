@@ -5,17 +5,8 @@ import pytest
 import keras  # noqa: E402  (required: requirements.txt)
 from keras import layers  # noqa: E402
 
+from exercise_helpers import message, passes  # noqa: E402
 from cnncourse.exercises import ex06 as ex  # noqa: E402
-
-
-def passes(q, answer):
-    return q.evaluate(answer)[0]
-
-
-def message(q, answer):
-    ok, text = q.evaluate(answer)
-    assert not ok
-    return text
 
 
 NONSENSE = [None, "55", 3.5, np.zeros((2, 2)), [1, 2], ...]

@@ -1,20 +1,11 @@
 """Checkers of notebook 07's exercises: right answers pass, typical mistakes get a precise message."""
 import numpy as np
 
+from exercise_helpers import message, passes  # noqa: E402
 from cnncourse.exercises import ex07 as ex
 from cnncourse.models.common import receptive_field
 
 NONSENSE = [None, "40", 3.5, np.zeros((2, 2)), [1, 2], ...]
-
-
-def passes(q, answer):
-    return q.evaluate(answer)[0]
-
-
-def message(q, answer):
-    ok, text = q.evaluate(answer)
-    assert not ok
-    return text
 
 
 def test_q1_stack_params():

@@ -1,21 +1,12 @@
 """Checkers of notebook 08's exercises: right answers pass, typical mistakes get a precise message."""
 import numpy as np
 
+from exercise_helpers import message, passes  # noqa: E402
 from cnncourse import visualize as vis
 from cnncourse.exercises import ex08 as ex
 from cnncourse.models import lenet5
 
 NONSENSE = [None, "conv2", 3.5, np.zeros((2, 2)), [1, 2, 3], ...]
-
-
-def passes(q, answer):
-    return q.evaluate(answer)[0]
-
-
-def message(q, answer):
-    ok, text = q.evaluate(answer)
-    assert not ok
-    return text
 
 
 def test_q1_layer_and_field_agree_with_the_model():
