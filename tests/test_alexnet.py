@@ -264,11 +264,33 @@ def test_augmentation_is_a_flip_and_whole_pixel_shift():
         assert matches, "an augmented image is not a flipped and shifted copy of its original"
         found_shift |= any(m != (0, 0) for m in matches)
     assert found_shift
-    assert [type(layer).__name__ for layer in augmentation(flip=False).layers] == ["RandomTranslation"]
+    assert [type(layer).__name__ for layer in augmentation(flip=False).layers] == ["RandomShift"]
     with pytest.raises(ValueError, match="shift must be smaller than image_size"):
         augmentation(shift=32, image_size=32)
     with pytest.raises(ValueError, match="flip must be True or False"):
         augmentation(flip="horizontal")
+
+
+def test_random_shift_draws_a_shift_per_image_with_zero_fill():
+    from cnncourse.models.common import RandomShift
+
+    x = np.random.default_rng(3).random((32, 9, 9, 2)).astype("float32") + 1.0
+    out = keras.ops.convert_to_numpy(RandomShift(3, seed=1)(x, training=True))
+    seen = set()
+    for img, res in zip(x, out):
+        found = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)
+                 if np.array_equal(data_shift(img, dx, dy), res)]
+        assert len(found) == 1, "each output must be its image moved by one whole-pixel offset"
+        seen.add(found[0])
+    assert len(seen) > 5                      # drawn per image, not once per batch
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(RandomShift(3)(x, training=False)), x)
+    with pytest.raises(ValueError, match="max_shift"):
+        RandomShift(-1)
+
+
+def data_shift(img, dx, dy):
+    from cnncourse.data import shift_images
+    return shift_images(img, dx, dy)
 
 
 def test_one_cycle_schedule_shape_and_errors():

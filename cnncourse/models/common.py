@@ -311,6 +311,56 @@ class LocalResponseNormalization(keras.layers.Layer):
         return config
 
 
+class RandomShift(keras.layers.Layer):
+    """Move every image by its own random whole-pixel offset, filling with zeros (training only).
+
+    The classic CIFAR-10 "pad by 4 and crop a random window", drawn per image. Written with
+    one-hot shift matrices and ``einsum`` — plain matrix products that every backend runs fast
+    on a GPU — instead of ``RandomTranslation``'s general affine resampling, which cost as much
+    as half of a training step on the JAX backend (measured on a CPU).
+
+    ``out[b, i, j] = x[b, i - dy[b], j - dx[b]]`` (zero where that falls outside), with
+    ``dy, dx`` uniform in ``[-max_shift, max_shift]``.
+
+    Input and output: ``(batch, height, width, channels)``.
+
+    >>> layer = RandomShift(1, seed=0)
+    >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+    >>> bool((keras.ops.convert_to_numpy(layer(x, training=False)) == x).all())
+    True
+    """
+
+    def __init__(self, max_shift, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_shift = _whole(max_shift, "max_shift", 0)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.max_shift == 0:
+            return inputs
+        s = self.max_shift
+        batch = ops.shape(inputs)[0]
+        height, width = inputs.shape[1], inputs.shape[2]
+        dy = keras.random.randint((batch,), -s, s + 1, seed=self.seed_generator)
+        dx = keras.random.randint((batch,), -s, s + 1, seed=self.seed_generator)
+
+        def shift_matrix(offsets, size):   # (batch, size_out, size_in): 1 where in = out - offset
+            out_idx = ops.arange(size)[None, :, None]
+            in_idx = ops.arange(size)[None, None, :]
+            return ops.cast(ops.equal(out_idx - offsets[:, None, None], in_idx), inputs.dtype)
+
+        return ops.einsum("bij,bjkc,blk->bilc", shift_matrix(dy, height), inputs, shift_matrix(dx, width))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(max_shift=self.max_shift, seed=self.seed)
+        return config
+
+
 def augmentation(flip=True, shift=4, image_size=32, name="augment"):
     """Random horizontal flips and shifts as Keras preprocessing layers (active only in training).
 
@@ -334,7 +384,7 @@ def augmentation(flip=True, shift=4, image_size=32, name="augment"):
 
     >>> aug = augmentation(shift=4)
     >>> [layer.__class__.__name__ for layer in aug.layers]
-    ['RandomFlip', 'RandomTranslation']
+    ['RandomFlip', 'RandomShift']
     """
     if not isinstance(flip, bool):
         raise ValueError(f"flip must be True or False, got {flip!r}")
@@ -346,9 +396,7 @@ def augmentation(flip=True, shift=4, image_size=32, name="augment"):
     if flip:
         steps.append(keras.layers.RandomFlip("horizontal", name=f"{name}_flip"))
     if shift:
-        fraction = shift / image_size
-        steps.append(keras.layers.RandomTranslation(
-            fraction, fraction, fill_mode="constant", interpolation="nearest", name=f"{name}_shift"))
+        steps.append(RandomShift(shift, name=f"{name}_shift"))
     if not steps:
         steps.append(keras.layers.Identity(name=f"{name}_none"))
     return keras.Sequential(steps, name=name)
