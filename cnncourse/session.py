@@ -98,8 +98,8 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
-def accelerator():
-    """``"GPU"`` when the Keras backend sees one, else ``"CPU"``."""
+def gpu_available():
+    """True when the Keras backend computes on a GPU (TensorFlow, JAX or PyTorch)."""
     import keras
 
     backend = keras.backend.backend()
@@ -107,18 +107,23 @@ def accelerator():
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+            return bool(tf.config.list_physical_devices("GPU"))
         if backend == "jax":
             import jax
 
-            return "GPU" if any(d.platform == "gpu" for d in jax.devices()) else "CPU"
+            return jax.default_backend() == "gpu"
         if backend == "torch":
             import torch
 
-            return "GPU" if torch.cuda.is_available() else "CPU"
+            return bool(torch.cuda.is_available())
     except Exception:  # a broken driver is not a reason to stop the notebook
-        return "CPU"
-    return "CPU"
+        return False
+    return False
+
+
+def accelerator():
+    """``"GPU"`` when the Keras backend computes on one, else ``"CPU"``."""
+    return "GPU" if gpu_available() else "CPU"
 
 
 def begin(seed=0, verbose=True):

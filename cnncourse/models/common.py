@@ -33,6 +33,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from cnncourse.session import gpu_available  # noqa: F401  (part of this module's API)
+
 PADDINGS = ("valid", "same")
 
 
@@ -476,27 +478,6 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
-
-
-def gpu_available():
-    """True when the Keras backend computes on a GPU."""
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            return jax.default_backend() == "gpu"
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return bool(tf.config.list_physical_devices("GPU"))
-        if backend == "torch":
-            import torch
-
-            return bool(torch.cuda.is_available())
-    except Exception:  # pragma: no cover - a broken driver means "no GPU" here
-        return False
-    return False
 
 
 def gpu_compute_capability():
