@@ -225,7 +225,8 @@ def test_q4_nonsense(nonsense):
 def test_check_prints_and_records(capsys):
     from cnncourse.exercises import results
 
-    assert ex01.q1.check(right_dense) is True
-    assert ex01.q1.check(None) is False
+    assert ex01.q1.check(right_dense) is None          # nothing echoed under the printed line
+    assert results()["01.1"] is True
+    assert ex01.q1.check(None) is None
     assert "01.1" in capsys.readouterr().out
     assert results()["01.1"] is False

@@ -10,7 +10,7 @@ raises is turned into a message saying what was expected.
 In a notebook::
 
     from cnncourse.exercises import ex02 as ex
-    ex.q1.check(answer)     # prints "Correct" or what is wrong; returns True/False
+    ex.q1.check(answer)     # prints "Correct" or what is wrong (recorded for grading)
     ex.q1.hint()
     ex.q1.solution()
 
@@ -105,13 +105,17 @@ class Exercise:
         return False, str(problem)
 
     def check(self, answer=NOT_ANSWERED):
-        """Print whether ``answer`` is right (or what is wrong) and return True/False."""
+        """Print whether ``answer`` is right (or what is wrong); record it in :func:`results`.
+
+        Returns None, so that a check cell shows only the printed line (a returned
+        bool would be echoed as ``True`` under it). Use :meth:`evaluate` for the
+        ``(passed, message)`` pair without printing or recording.
+        """
         passed, message = self.evaluate(answer)
         _RESULTS[self.key] = passed
         answered = not (answer is NOT_ANSWERED or answer is Ellipsis)
         _FEEDBACK[self.key] = {"passed": passed, "answered": answered, "message": message}
         print(f"[{self.key}] {'✔' if passed else '✘'} {message}")
-        return passed
 
     def hint(self):
         """Print a hint."""
