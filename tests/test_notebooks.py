@@ -56,3 +56,12 @@ def test_checks_exactly_the_exercises_of_its_module(notebook):
     checked = {c.attr for c in instructor.find_checks(nb) if c.alias == alias}
     assert checked - defined == set(), f"{path.name} checks {sorted(checked - defined)}, not in ex{number}"
     assert defined - checked == set(), f"ex{number} defines {sorted(defined - checked)}, never checked in {path.name}"
+
+
+def test_check_cells_show_only_the_printed_verdict(notebook):
+    # Exercise.check returns None; a committed output echoing a value comes from older code.
+    path, nb = notebook
+    stale = [c.source.strip().splitlines()[-1] for c in nb.cells
+             if c.cell_type == "code" and instructor.find_checks(nbformat.v4.new_notebook(cells=[c]))
+             and any(o.output_type == "execute_result" for o in c.outputs)]
+    assert stale == [], f"{path.name}: check cells echo a value under their verdict: {stale}"
