@@ -51,10 +51,11 @@ def printed(fn, *args):
 
 def test_check_says_correct_or_what_is_wrong_and_records_it():
     q = make()
-    passed, said = printed(q.check, 3)
-    assert passed is True and said == "[98.1] ✔ Correct!\n"
-    passed, said = printed(q.check, 4)
-    assert passed is False and said == "[98.1] ✘ Off by one.\n"
+    returned, said = printed(q.check, 3)
+    assert returned is None and said == "[98.1] ✔ Correct!\n"   # None: a check cell echoes nothing more
+    assert exercises.results()["98.1"] is True
+    returned, said = printed(q.check, 4)
+    assert returned is None and said == "[98.1] ✘ Off by one.\n"
     assert exercises.results()["98.1"] is False                  # the last check counts
     assert exercises.feedback()["98.1"] == {"passed": False, "answered": True, "message": "Off by one."}
     printed(q.check, 3)
@@ -76,11 +77,14 @@ def test_check_never_crashes_on_nonsense():
 
 def test_not_answered_is_said_and_recorded_as_such():
     q = make()
-    passed, said = printed(q.check)                               # forgot the argument
-    assert passed is False and "No answer yet: expected an int." in said
+    printed(q.check, 3)
+    _, said = printed(q.check)                                    # forgot the argument
+    assert "No answer yet: expected an int." in said and exercises.results()["98.1"] is False
     for placeholder in (NOT_ANSWERED, ...):
-        passed, said = printed(q.check, placeholder)
-        assert passed is False and "No answer yet: expected an int." in said
+        printed(q.check, 3)
+        _, said = printed(q.check, placeholder)
+        assert "No answer yet: expected an int." in said
+        assert exercises.results()["98.1"] is False
         assert exercises.feedback()["98.1"]["answered"] is False
 
 
