@@ -64,6 +64,10 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "vgg_epochs": (30, 1),
     "vgg_batch": (500, 100),
     "vgg_lenet_epochs": (30, 1),        # LeNet-5 on CIFAR-10, the comparison in 07
+    "vgg7_epochs": (12, 1),             # the fast VGG recipe of 07 (cnncourse.cifar_recipe); 12 beat 10 on validation
+    "vgg7_batch": (500, 50),
+    "vgg7_ablation_train": (10_000, 300),   # 07's ablation: training images of each short run
+    "vgg7_ablation_epochs": (4, 1),
     # 08_visualizing_convnets
     "vis_mnist_train": (30_000, 1_000), # LeNet-5's training digits
     "vis_lenet_epochs": (3, 1),

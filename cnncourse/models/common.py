@@ -10,7 +10,8 @@ Layers
     :func:`augmentation` (random flips and shifts as Keras preprocessing layers).
 Training
     :func:`one_cycle_schedule`, :func:`compile_sgd`, :class:`EpochTimer`,
-    :func:`gpu_available`, :func:`gpu_compute_capability`, :func:`use_mixed_precision`,
+    :func:`gpu_available`, :func:`gpu_compute_capability`, :func:`cpu_computes_bfloat16`,
+    :func:`choose_precision`, :func:`use_mixed_precision`,
     :func:`device_description`.
 
 Everything here is backend-agnostic Keras 3 (``keras.ops``): it runs on
@@ -33,6 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cnncourse.models.layers import PatchWhitening
 from cnncourse.session import gpu_available  # noqa: F401  (part of this module's API)
 
 PADDINGS = ("valid", "same")
@@ -214,7 +216,7 @@ def macs_by_layer(model):
 
     Counted, as the literature counts them:
 
-    * ``Conv2D``: ``H_out * W_out * k_h * k_w * (C_in / groups) * C_out``
+    * ``Conv2D`` (and the course's ``PatchWhitening``): ``H_out * W_out * k_h * k_w * (C_in / groups) * C_out``
     * ``DepthwiseConv2D``: ``H_out * W_out * k_h * k_w * C_in * depth_multiplier``
     * ``Dense``: ``in * out`` (times the positions, if it is applied to a feature map)
 
@@ -244,6 +246,10 @@ def macs_by_layer(model):
             kh, kw = layer.kernel_size
             c_in = _shape(layer.input.shape)[-1]
             out[layer.name] = int(h * w * kh * kw * (c_in // layer.groups) * c_out)
+        elif isinstance(layer, PatchWhitening):
+            _, h, w, c_out = _shape(layer.output.shape)
+            c_in = _shape(layer.input.shape)[-1]
+            out[layer.name] = int(h * w * layer.patch * layer.patch * c_in * c_out)
         elif isinstance(layer, keras.layers.Dense):
             in_shape = _shape(layer.input.shape)
             positions = int(np.prod(in_shape[1:-1])) if len(in_shape) > 2 else 1
@@ -447,8 +453,13 @@ def one_cycle_schedule(peak_learning_rate, total_steps, warmup_fraction=0.2, fin
     )
 
 
-def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True):
+def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True, jit_compile=False):
     """Compile ``model`` for integer labels with SGD + momentum, a schedule and weight decay.
+
+    ``jit_compile`` is passed to ``model.compile``. It is ``False`` (Keras's default is
+    ``"auto"``, which means XLA with TensorFlow and JAX) because on the course's 2-core CPU
+    (TensorFlow 2.21, bfloat16) XLA made a training step of ``alexnet_cifar`` 1.3x and of
+    ``vgg7_cifar`` 3.2x slower, and its compilation took tens of seconds.
 
     ``weight_decay`` is Keras's decoupled decay (each step ``w -= lr * weight_decay * w``);
     with momentum 0.9 it matches ten times smaller L2 in frameworks that add it to the
@@ -463,7 +474,8 @@ def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True)
                                      weight_decay=weight_decay or None)
     if weight_decay:
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=jit_compile)
     return model
 
 
@@ -511,22 +523,66 @@ def gpu_compute_capability():
     return None
 
 
-def use_mixed_precision(enable="auto"):
+def cpu_computes_bfloat16():
+    """True when this CPU has bfloat16 arithmetic in hardware (Intel AMX-BF16 or AVX512-BF16).
+
+    Read from the CPU flags Linux lists in ``/proc/cpuinfo``; ``False`` where they cannot be
+    read (macOS, Windows) or the flags are absent.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        return False
+    return False
+
+
+def choose_precision():
+    """``(policy, reason)``: the dtype policy that trains fastest here, and why, in one sentence.
+
+    ``"mixed_bfloat16"`` on a GPU with compute capability 8.0 or newer (A100, H100, RTX 30xx...)
+    and, with the TensorFlow backend, on a CPU that computes bfloat16 natively
+    (:func:`cpu_computes_bfloat16`; measured on the course's 2-core Xeon: a CIFAR-10 VGG trains
+    1.5-1.7x faster than in float32). ``"float32"`` elsewhere: older GPUs (Colab's T4) and CPUs
+    without bfloat16 arithmetic emulate it, and bfloat16 on the JAX and PyTorch CPU backends has
+    not been measured to be faster.
+    """
+    backend = keras.backend.backend()
+    if gpu_available():
+        cc = gpu_compute_capability()
+        if cc is not None and cc >= (8, 0):
+            return "mixed_bfloat16", f"the GPU (compute capability {cc[0]}.{cc[1]}) computes bfloat16 natively"
+        shown = "unknown" if cc is None else f"{cc[0]}.{cc[1]}"
+        return "float32", f"the GPU (compute capability {shown}, below 8.0) has no fast bfloat16"
+    if not cpu_computes_bfloat16():
+        return "float32", "this CPU has no bfloat16 arithmetic (no AMX-BF16 or AVX512-BF16)"
+    if backend != "tensorflow":
+        return "float32", (f"this CPU computes bfloat16, but bfloat16 on the {backend} CPU backend "
+                           "has not been measured to be faster")
+    return "mixed_bfloat16", "this CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16)"
+
+
+def use_mixed_precision(enable="auto", verbose=False):
     """Set Keras's global dtype policy: ``"mixed_bfloat16"`` or ``"float32"``; return its name.
 
-    ``enable``: ``True``, ``False`` or ``"auto"``. ``"auto"`` chooses bfloat16 only on a GPU
-    that computes it natively (NVIDIA compute capability 8.0 or newer: A100, H100, RTX 30xx...);
-    elsewhere (a CPU, Colab's T4) float32 is as fast or faster. Call it before building models:
-    layers take the policy in force when they are created.
+    ``enable``: ``True``, ``False`` or ``"auto"`` (:func:`choose_precision` decides: bfloat16
+    where the GPU or CPU computes it natively). Under ``mixed_bfloat16`` the weights stay
+    float32 and the arithmetic is bfloat16 (8 bits of mantissa, float32's range, so no loss
+    scaling is needed). With ``verbose=True`` it prints the choice and the reason. Call it
+    before building models: layers take the policy in force when they are created.
     """
     if enable not in ("auto", True, False):
         raise ValueError(f"enable must be 'auto', True or False, got {enable!r}")
     if enable == "auto":
-        cc = gpu_compute_capability() if gpu_available() else None
-        on = cc is not None and cc >= (8, 0)
+        policy, reason = choose_precision()
     else:
-        on = enable
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if on else "float32")
+        policy, reason = ("mixed_bfloat16" if enable else "float32"), "asked for explicitly"
+    keras.mixed_precision.set_global_policy(policy)
+    if verbose:
+        print(f"dtype policy {policy}: {reason}")
     return keras.config.dtype_policy().name
 
 

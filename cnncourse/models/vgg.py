@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from cnncourse.models.common import (augmentation, check_dropout, check_image_shape,
                                      check_num_classes)
 
@@ -211,3 +213,130 @@ def vgg_cifar(input_shape=(32, 32, 3), num_classes=10, widths=WIDTHS, convs=CONV
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
                            dtype=_output_dtype())(x)
     return keras.Model(inputs, outputs, name="vgg_cifar")
+
+
+#: Widths of the three blocks of :func:`vgg7_cifar` (airbench94's).
+FAST_WIDTHS = (64, 256, 256)
+#: Per-channel mean and standard deviation of CIFAR-10's 50,000 training images (RGB, [0, 1]).
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+
+
+def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num_classes=10,
+               batch_norm_momentum=0.6, bias_scale=8.0, head_scale=1 / 9, whitening=True, dirac=True,
+               input_shape=(32, 32, 3)):
+    """A small, fast VGG for CIFAR-10 (after Keller Jordan's airbench94), uncompiled.
+
+    Still VGG: only 3x3 convolutions, two per block, a 2x2 max pooling that halves the
+    map in every block and widths that grow (64, 256, 256). What makes it train to
+    93-94 % in about ten epochs: a frozen 2x2 **patch-whitening** convolution in front
+    (:class:`~cnncourse.models.layers.PatchWhitening`), **identity (Dirac) initialization**
+    of each convolution, batch normalization with a fixed scale and a fast-learning bias
+    (:class:`~cnncourse.models.layers.ScaledBias`), and a bias-free linear head on a global
+    max pooling, scaled down by ``head_scale``. Layout, for 32x32 input::
+
+        normalize -> whiten 2x2 (24 filters, 31x31) -> act
+        block k = 1..3:  conv3x3 -> maxpool 2x2 -> BN -> act -> conv3x3 -> BN -> act
+                         (31 -> 15 -> 7 -> 3)
+        global max pool -> dense 10 (no bias) x head_scale -> logits
+
+    Parameters
+    ----------
+    whitening_images : array (n, 32, 32, 3) in [0, 1], or None
+        Training images to compute the whitening filters from (n >= 16; 5,000 is plenty).
+        ``None`` leaves them zero: call ``model.get_layer("whiten").adapt(normalized_images)``.
+    widths : sequence of 3 ints >= 1
+        Filters of the three blocks.
+    activation : "relu" or "gelu"
+        ReLU is 2x cheaper than GELU in TensorFlow on a CPU, for about the same accuracy.
+    num_classes : int >= 2
+    batch_norm_momentum : float in [0, 1)
+        Keras's momentum of the running statistics (0.6: they follow the weights quickly).
+    bias_scale : float > 0
+        The normalization biases learn ``bias_scale**2`` times faster than other weights.
+    head_scale : float > 0
+        Multiplies the logits (the head has no bias).
+    whitening, dirac : bool
+        ``False`` for an ablation: a trainable, randomly initialized 2x2 convolution instead
+        of the frozen whitening one; random instead of identity initialization.
+    input_shape : (32, 32, 3)
+        Only CIFAR-sized colour images: the blocks assume 32x32.
+
+    Returns
+    -------
+    keras.Model named ``vgg7_cifar``; input ``(batch, 32, 32, 3)`` in [0, 1], output
+    ``(batch, num_classes)`` **logits** (float32; softmax them for probabilities).
+
+    Examples
+    --------
+    >>> model = vgg7_cifar()
+    >>> model.count_params()
+    1973944
+    >>> model.get_layer("block3_pool").output.shape
+    (None, 3, 3, 256)
+    """
+    import keras
+    from keras import layers
+
+    from cnncourse.models.layers import Dirac, PatchWhitening, ScaledBias
+
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if shape != (32, 32, 3):
+        raise ValueError(f"input_shape must be (32, 32, 3): vgg7_cifar is built for CIFAR-sized colour "
+                         f"images, got {input_shape!r}")
+    if _len_or_none(widths) != 3:
+        raise ValueError(f"widths must be 3 whole numbers >= 1 (one per block), got {widths!r}")
+    widths, _ = _check_blocks(widths, (2, 2, 2))
+    if activation not in ("relu", "gelu"):
+        raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
+    num_classes = check_num_classes(num_classes)
+    batch_norm_momentum = check_dropout(batch_norm_momentum, "batch_norm_momentum")
+    whitening, dirac = _check_bool(whitening, "whitening"), _check_bool(dirac, "dirac")
+    for value, name in ((bias_scale, "bias_scale"), (head_scale, "head_scale")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+
+    def act(name):
+        return layers.Activation(activation, name=name)
+
+    inputs = keras.Input(shape=(32, 32, 3), name="image")
+    x = layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD],
+                             name="normalize")(inputs)
+    whiten = (PatchWhitening(name="whiten") if whitening else
+              layers.Conv2D(24, 2, name="whiten", kernel_initializer=keras.initializers.VarianceScaling(
+                  1 / 3, "fan_in", "uniform")))
+    x = act("whiten_act")(whiten(x))
+    init = Dirac if dirac else (
+        lambda: keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"))   # noqa: E731
+    for b, width in enumerate(widths, start=1):
+        for i in (1, 2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init(),
+                              name=f"block{b}_conv{i}")(x)
+            if i == 1:
+                x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
+            x = layers.BatchNormalization(momentum=batch_norm_momentum, epsilon=1e-5, center=False,
+                                          scale=False, name=f"block{b}_bn{i}")(x)
+            x = ScaledBias(bias_scale, name=f"block{b}_bias{i}")(x)
+            x = act(f"block{b}_act{i}")(x)
+    x = layers.GlobalMaxPooling2D(name="global_max")(x)
+    x = layers.Dense(num_classes, use_bias=False, name="head",
+                     kernel_initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"))(x)
+    outputs = layers.Rescaling(float(head_scale), name="logits", dtype="float32")(x)
+    model = keras.Model(inputs, outputs, name="vgg7_cifar")
+    if whitening_images is not None and whitening:
+        images = keras.layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD])(
+            np.asarray(whitening_images, dtype="float32"))
+        whiten.adapt(images)
+    return model
+
+
+def _len_or_none(seq):
+    try:
+        return len(seq)
+    except TypeError:
+        return None
