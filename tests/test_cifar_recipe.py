@@ -1,6 +1,7 @@
 """The fast CIFAR-10 VGG (vgg7_cifar), its layers and its training recipe."""
 import numpy as np
 import pytest
+from benchmark_helpers import load_benchmark
 
 import keras
 
@@ -336,3 +337,29 @@ def test_bfloat16_training_reaches_the_float32_accuracy():
         keras.mixed_precision.set_global_policy("float32")
     assert accuracy["float32"] > 0.85
     assert abs(accuracy["mixed_bfloat16"] - accuracy["float32"]) < 0.03
+
+
+# ------------------------------------------------------------------ the benchmark script
+
+def _benchmark():
+    return load_benchmark("cifar10")
+
+
+def test_benchmark_milestones_count_training_time_until_first_reached():
+    bench = _benchmark()
+    accs, secs = [0.80, 0.91, 0.89, 0.935], [60.0, 60.0, 60.0, 60.0]
+    assert bench.milestone(accs, secs, 0.90) == pytest.approx(2.0)
+    assert bench.milestone(accs, secs, 0.93) == pytest.approx(4.0)
+    assert bench.milestone(accs, secs, 0.95) is None
+
+
+def test_benchmark_refuses_bad_arguments(capsys):
+    bench = _benchmark()
+    args = bench.parse_args(["--train", "50000", "--val", "5000", "--epochs", "3"])
+    assert (args.val, args.epochs) == (5000, 3)
+    for argv, message in ((["--epochs", "0"], "--epochs must be at least 1"),
+                          (["--train", "100", "--val", "90"], "must leave at least 20"),
+                          (["--old-images", "5"], "--old-images must be 0 or at least 20")):
+        with pytest.raises(SystemExit):
+            bench.parse_args(argv)
+        assert message in capsys.readouterr().err

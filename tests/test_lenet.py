@@ -1,6 +1,7 @@
 """LeNet-5 builder: exact layer shapes, parameter counts, options and argument checks."""
 import numpy as np
 import pytest
+from benchmark_helpers import load_benchmark
 
 import keras  # noqa: E402  (required: requirements.txt)
 
@@ -217,14 +218,7 @@ def test_training_dataset_refuses_bad_arguments(kwargs, word):
 # ----------------------------------------------------------------------------- the benchmark's bookkeeping
 
 def _benchmark():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "lenet5.py"
-    spec = importlib.util.spec_from_file_location("benchmark_lenet5", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("lenet5")
 
 
 def test_benchmark_summary_and_final_line():
