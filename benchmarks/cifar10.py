@@ -204,16 +204,15 @@ def main(argv=None):
     print(f"training seconds per epoch: " + " ".join(f"{s:.0f}" for s in seconds)
           + f" | {images_per_s:.0f} images/s | {np.median(seconds) / len(x_train) * 1e3:.2f} ms per image")
     speedup_text = "n/a"
+    fmt = lambda t: "none" if t is None else f"{t:.1f}"   # noqa: E731
     if args.old_images:
         old_per_image = time_old_recipe(x_train, y_train, min(args.old_images, len(x_train)))
         old_minutes = old_per_image * OLD_IMAGES * OLD_EPOCHS / 60
-        reached = t93 if t93 is not None else minutes
-        speedup_text = f"{old_minutes / reached:.1f}x"
+        speedup_text = f"{old_minutes / t93:.1f}x" if t93 is not None else "none"   # only to the same goal
         print(f"old recipe (vgg_cifar, {policy}): {old_per_image * 1e3:.2f} ms per training image "
-              f"-> {OLD_EPOCHS} epochs x {OLD_IMAGES:,} images = {old_minutes:.0f} min; new recipe "
-              f"{'to 93 %' if t93 is not None else 'whole run'}: {reached:.1f} min", flush=True)
+              f"-> {OLD_EPOCHS} epochs x {OLD_IMAGES:,} images = {old_minutes:.0f} min; new recipe to 93 %: "
+              f"{fmt(t93)} min", flush=True)
     print(f"peak memory {memory:.0f} MB ({where}); accuracy measured on the {on} set")
-    fmt = lambda t: "none" if t is None else f"{t:.1f}"   # noqa: E731
     print(f'vgg-cifar10 acc={final:.4f} minutes={minutes:.1f} t90_min={fmt(t90)} t93_min={fmt(t93)} '
           f'speedup={speedup_text} device="{device}"', flush=True)
     return 0
