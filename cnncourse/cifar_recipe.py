@@ -32,12 +32,13 @@ Example
 """
 from __future__ import annotations
 
-import numbers
 import time
 
 import keras
 import numpy as np
 from keras import ops
+
+from cnncourse.checks import check_number, check_whole
 
 #: The recipe's hyper-parameters (batch 500). The learning rate and weight decay are
 #: airbench94's (per example: lr 11.5 per 1024 examples with its scaling, decay 0.0153),
@@ -57,25 +58,6 @@ RECIPE = {
 
 
 # ------------------------------------------------------------------ argument checks
-
-def _whole(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _number(value, name, low, high=None, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    ok = (value > low if low_open else value >= low) and (high is None or value <= high)
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
-    return value
-
 
 def _images_labels(x, y):
     x = np.asarray(x)
@@ -117,9 +99,9 @@ class FlipShiftBatches(keras.utils.PyDataset):
     def __init__(self, x, y, batch_size=500, num_classes=10, shift=2, flip=True, seed=0, **kwargs):
         super().__init__(**kwargs)
         x, y = _images_labels(x, y)
-        self.batch_size = _whole(batch_size, "batch_size", 1)
-        self.num_classes = _whole(num_classes, "num_classes", 2)
-        self.shift = _whole(shift, "shift", 0)
+        self.batch_size = check_whole(batch_size, "batch_size", 1)
+        self.num_classes = check_whole(num_classes, "num_classes", 2)
+        self.shift = check_whole(shift, "shift", 0)
         if self.shift >= min(x.shape[1:3]):
             raise ValueError(f"shift must be smaller than the images' side ({min(x.shape[1:3])}), got {shift}")
         if not isinstance(flip, bool):
@@ -181,11 +163,11 @@ class TriangularSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, peak, total_steps, start=0.2, peak_at=0.23, end=0.07):
-        self.peak = _number(peak, "peak", 0.0, low_open=True)
-        self.total_steps = _whole(total_steps, "total_steps", 2)
-        self.start = _number(start, "start", 0.0, 1.0)
-        self.end = _number(end, "end", 0.0, 1.0)
-        self.peak_at = _number(peak_at, "peak_at", 0.0, 1.0, low_open=True)
+        self.peak = check_number(peak, "peak", 0.0, low_open=True)
+        self.total_steps = check_whole(total_steps, "total_steps", 2)
+        self.start = check_number(start, "start", 0.0, 1.0)
+        self.end = check_number(end, "end", 0.0, 1.0)
+        self.peak_at = check_number(peak_at, "peak_at", 0.0, 1.0, low_open=True)
         if self.peak_at >= 1.0:
             raise ValueError(f"peak_at must be < 1, got {peak_at!r}")
 
@@ -219,9 +201,9 @@ class Lookahead(keras.callbacks.Callback):
 
     def __init__(self, total_steps, every=5, final_decay=0.95 ** 5):
         super().__init__()
-        self.total_steps = _whole(total_steps, "total_steps", 1)
-        self.every = _whole(every, "every", 1)
-        self.final_decay = _number(final_decay, "final_decay", 0.0, 1.0)
+        self.total_steps = check_whole(total_steps, "total_steps", 1)
+        self.every = check_whole(every, "every", 1)
+        self.final_decay = check_number(final_decay, "final_decay", 0.0, 1.0)
 
     def _variables(self):
         return [v for v in self.model.variables
@@ -258,11 +240,11 @@ def compile_recipe(model, total_steps, learning_rate=RECIPE["learning_rate"], mo
     """
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    total_steps = _whole(total_steps, "total_steps", 2)
-    learning_rate = _number(learning_rate, "learning_rate", 0.0, low_open=True)
-    momentum = _number(momentum, "momentum", 0.0, 1.0)
-    weight_decay = _number(weight_decay, "weight_decay", 0.0)
-    label_smoothing = _number(label_smoothing, "label_smoothing", 0.0, 1.0)
+    total_steps = check_whole(total_steps, "total_steps", 2)
+    learning_rate = check_number(learning_rate, "learning_rate", 0.0, low_open=True)
+    momentum = check_number(momentum, "momentum", 0.0, 1.0)
+    weight_decay = check_number(weight_decay, "weight_decay", 0.0)
+    label_smoothing = check_number(label_smoothing, "label_smoothing", 0.0, 1.0)
     schedule = TriangularSchedule(learning_rate, total_steps, **RECIPE["schedule"])
     optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=momentum, nesterov=True,
                                      weight_decay=weight_decay or None)
@@ -352,7 +334,7 @@ def train(model, x, y, epochs, validation_data=None, batch_size=RECIPE["batch_si
     is evaluated (without test-time augmentation) after every epoch. ``recipe`` overrides
     :func:`compile_recipe`'s keyword arguments.
     """
-    epochs = _whole(epochs, "epochs", 1)
+    epochs = check_whole(epochs, "epochs", 1)
     batches = FlipShiftBatches(x, y, batch_size=batch_size, shift=RECIPE["shift"], seed=seed,
                                num_classes=model.output_shape[-1])
     total = epochs * len(batches)

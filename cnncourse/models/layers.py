@@ -24,24 +24,21 @@ Example
 """
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
+
+from cnncourse.checks import check_number, check_whole
 
 #: Fewest images :meth:`PatchWhitening.adapt` accepts: below that the 12x12 patch
 #: covariance of a 2x2x3 patch is estimated from too few images to be trusted.
 MIN_WHITENING_IMAGES = 16
 
 
-def _real(value, name, low, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not (value > low if low_open else value >= low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    return value
+def torch_uniform(seed=None):
+    """Uniform in ``+-1/sqrt(fan_in)``: PyTorch's default initialization of convolutions and
+    dense layers, which the airbench recipe's hyper-parameters were tuned with."""
+    return keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform", seed=seed)
 
 
 def patch_whitening_kernel(images, patch=2, eps=5e-4):
@@ -76,11 +73,8 @@ def patch_whitening_kernel(images, patch=2, eps=5e-4):
     >>> patch_whitening_kernel(x).shape
     (2, 2, 3, 24)
     """
-    if isinstance(patch, bool) or not isinstance(patch, numbers.Integral):
-        raise TypeError(f"patch must be a whole number, got {type(patch).__name__}")
-    if patch < 1:
-        raise ValueError(f"patch must be >= 1, got {patch}")
-    eps = _real(eps, "eps", 0.0, low_open=True)
+    patch = check_whole(patch, "patch", 1)
+    eps = check_number(eps, "eps", 0.0, low_open=True)
     try:
         x = np.asarray(keras.ops.convert_to_numpy(images), dtype="float64")
     except (TypeError, ValueError) as exc:
@@ -120,12 +114,8 @@ class PatchWhitening(keras.layers.Layer):
 
     def __init__(self, patch=2, eps=5e-4, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(patch, bool) or not isinstance(patch, numbers.Integral):
-            raise TypeError(f"patch must be a whole number, got {type(patch).__name__}")
-        if patch < 1:
-            raise ValueError(f"patch must be >= 1, got {patch}")
-        self.patch = int(patch)
-        self.eps = _real(eps, "eps", 0.0, low_open=True)
+        self.patch = check_whole(patch, "patch", 1)
+        self.eps = check_number(eps, "eps", 0.0, low_open=True)
         self.adapted = False
 
     def build(self, input_shape):
@@ -184,8 +174,7 @@ class Dirac(keras.initializers.Initializer):
             raise ValueError(f"Dirac initializes convolution kernels (kh, kw, in, out) of odd side, "
                              f"got shape {tuple(shape)}")
         kh, kw, cin, cout = shape
-        base = keras.initializers.VarianceScaling(1.0 / 3.0, "fan_in", "uniform", seed=self.seed)
-        kernel = np.array(keras.ops.convert_to_numpy(base(shape, dtype="float32")))
+        kernel = np.array(keras.ops.convert_to_numpy(torch_uniform(self.seed)(shape, dtype="float32")))
         n = min(cin, cout)
         kernel[:, :, :, :n] = 0.0
         kernel[kh // 2, kw // 2, np.arange(n), np.arange(n)] = 1.0
@@ -211,7 +200,7 @@ class ScaledBias(keras.layers.Layer):
 
     def __init__(self, scale=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.scale = _real(scale, "scale", 0.0, low_open=True)
+        self.scale = check_number(scale, "scale", 0.0, low_open=True)
 
     def build(self, input_shape):
         self.bias = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="bias")

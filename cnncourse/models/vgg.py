@@ -278,7 +278,8 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     import keras
     from keras import layers
 
-    from cnncourse.models.layers import Dirac, PatchWhitening, ScaledBias
+    from cnncourse.checks import check_number
+    from cnncourse.models.layers import Dirac, PatchWhitening, ScaledBias, torch_uniform
 
     try:
         shape = tuple(input_shape)
@@ -295,24 +296,20 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     num_classes = check_num_classes(num_classes)
     batch_norm_momentum = check_dropout(batch_norm_momentum, "batch_norm_momentum")
     whitening, dirac = _check_bool(whitening, "whitening"), _check_bool(dirac, "dirac")
-    for value, name in ((bias_scale, "bias_scale"), (head_scale, "head_scale")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-        if not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value!r}")
+    bias_scale = check_number(bias_scale, "bias_scale", 0.0, low_open=True)
+    head_scale = check_number(head_scale, "head_scale", 0.0, low_open=True)
 
     def act(name):
         return layers.Activation(activation, name=name)
 
     inputs = keras.Input(shape=(32, 32, 3), name="image")
-    x = layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD],
-                             name="normalize")(inputs)
+    normalize = layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD],
+                                     name="normalize")
+    x = normalize(inputs)
     whiten = (PatchWhitening(name="whiten") if whitening else
-              layers.Conv2D(24, 2, name="whiten", kernel_initializer=keras.initializers.VarianceScaling(
-                  1 / 3, "fan_in", "uniform")))
+              layers.Conv2D(24, 2, name="whiten", kernel_initializer=torch_uniform()))
     x = act("whiten_act")(whiten(x))
-    init = Dirac if dirac else (
-        lambda: keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"))   # noqa: E731
+    init = Dirac if dirac else torch_uniform
     for b, width in enumerate(widths, start=1):
         for i in (1, 2):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init(),
@@ -325,13 +322,11 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
             x = act(f"block{b}_act{i}")(x)
     x = layers.GlobalMaxPooling2D(name="global_max")(x)
     x = layers.Dense(num_classes, use_bias=False, name="head",
-                     kernel_initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"))(x)
-    outputs = layers.Rescaling(float(head_scale), name="logits", dtype="float32")(x)
+                     kernel_initializer=torch_uniform())(x)
+    outputs = layers.Rescaling(head_scale, name="logits", dtype="float32")(x)
     model = keras.Model(inputs, outputs, name="vgg7_cifar")
     if whitening_images is not None and whitening:
-        images = keras.layers.Normalization(mean=CIFAR10_MEAN, variance=[s * s for s in CIFAR10_STD])(
-            np.asarray(whitening_images, dtype="float32"))
-        whiten.adapt(images)
+        whiten.adapt(normalize(np.asarray(whitening_images, dtype="float32")))
     return model
 
 
