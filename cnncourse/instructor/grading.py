@@ -6,12 +6,14 @@ run it creates a fresh, empty file and puts its path in the kernel's environment
 an exercise appends one JSON line to it at once. After the run the grader reads the file
 (the last check of each exercise counts). Nothing is added to the notebook and nothing the
 notebook prints is read, so a printed imitation of a result counts for nothing, and what
-was recorded before a kernel died or a cell was stopped is kept.
+was recorded before a kernel died or a cell was stopped is kept. (Code that deliberately
+writes into the file it finds in its environment is another matter: the submission runs
+with the same rights as the exercises it imports.)
 
 Which exercise a check call ``ALIAS.qK`` is: the key its check recorded while its cell
 ran, else the key read from the exercise module the notebook imports as ``ALIAS``
-(imported here when it is part of ``cnncourse``, only read when it lies beside the
-submission), else the label ``ALIAS.qK`` itself.
+(imported here when it is one of ``cnncourse.exercises``, only read, never run, when it
+lies beside the submission), else the label ``ALIAS.qK`` itself.
 """
 from __future__ import annotations
 
@@ -256,7 +258,7 @@ def _literal_keys(path):
 
 
 def _module_key(module, attr, folder):
-    if module.split(".")[0] == "cnncourse":        # the course's own code: safe to import here
+    if module.startswith("cnncourse.exercises."):   # the course's own exercises: safe to import here
         try:
             return getattr(importlib.import_module(module), attr).key
         except Exception:
