@@ -15,8 +15,9 @@ In a notebook::
     ex.q1.solution()
 
 Every call of ``check`` is recorded in :func:`results` (and, with its message,
-in :func:`feedback`), which the grader (``python -m cnncourse.instructor grade``)
-reads after running a notebook.
+in :func:`feedback`); when the environment variable :data:`RESULTS_FILE_VARIABLE`
+names a file, each ``check`` and ``solution()`` is also appended to it as a JSON line,
+which the grader (``python -m cnncourse.instructor grade``) reads after running a notebook.
 
 Writing a module ``exNN.py``::
 
@@ -36,6 +37,9 @@ Writing a module ``exNN.py``::
 """
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 
 _RESULTS: dict[str, bool] = {}
@@ -45,6 +49,25 @@ _REGISTRY: dict[str, "Exercise"] = {}
 
 #: Give this (or ``...``) as an answer to mean "not answered yet": ``check`` says so.
 NOT_ANSWERED = object()
+
+# --- results channel of the grader (cnncourse.instructor): begin
+#: The environment variable that names the file into which ``check`` and ``solution()`` append
+#: one JSON line each: ``{"event": "check", "key", "passed", "answered", "message"}`` or
+#: ``{"event": "solution", "key"}``. The grader sets it; elsewhere it is unset and nothing is written.
+RESULTS_FILE_VARIABLE = "CNNCOURSE_RESULTS_FILE"
+
+
+def _record(event):
+    """Append ``event`` as one JSON line to the file named by :data:`RESULTS_FILE_VARIABLE`, if any,
+    at once (a kernel that dies later keeps it); a file that cannot be written is left alone."""
+    path = os.environ.get(RESULTS_FILE_VARIABLE)
+    if path:
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event) + "\n")
+        except OSError:
+            pass
+# --- results channel of the grader: end
 
 
 class Exercise:
@@ -115,6 +138,7 @@ class Exercise:
         _RESULTS[self.key] = passed
         answered = not (answer is NOT_ANSWERED or answer is Ellipsis)
         _FEEDBACK[self.key] = {"passed": passed, "answered": answered, "message": message}
+        _record({"event": "check", "key": self.key, **_FEEDBACK[self.key]})
         print(f"[{self.key}] {'✔' if passed else '✘'} {message}")
 
     def hint(self):
@@ -124,6 +148,7 @@ class Exercise:
     def solution(self):
         """Print the solution (the grader reports that it was shown)."""
         _SOLUTION_SEEN.add(self.key)
+        _record({"event": "solution", "key": self.key})
         print(f"[{self.key}] Solution:\n{self._solution}")
 
     def __repr__(self):
