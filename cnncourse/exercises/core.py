@@ -44,7 +44,8 @@ class Exercise:
     statement : str
         What the student must do, one paragraph.
     checker : callable(answer) -> str | None
-        ``None`` when the answer is right, else what is wrong.
+        ``None`` when the answer is right, else what is wrong: a problem of
+        :mod:`cnncourse.exercises.problems`, or a function of the exercise module.
     hint : str
         A nudge that does not give the answer away.
     solution : str

@@ -3,9 +3,9 @@
 A problem is a callable ``problem(answer) -> None | message``, used as the checker of
 an :class:`~cnncourse.exercises.Exercise`. Two types cover most exercises of the course:
 
-- :class:`ValueProblem`: the answer is one number. It must be a whole number (or a
-  real one), equal (or close) to the right value; a table maps typical wrong values
-  to what they reveal.
+- :class:`ValueProblem`: the answer is one value. It must be a whole number (or a
+  real one, or an array of some shape), equal (or close) to the right value; a table
+  maps typical wrong values to what they reveal.
 - :class:`FunctionProblem`: the answer is a function. It is called on cases, each
   result must be of the right kind and is compared with a reference function; when
   some are wrong, a table of typical wrong formulas names the mistake that explains
@@ -37,7 +37,8 @@ import sys
 
 import numpy as np
 
-from cnncourse.exercises.checks import close, expect_callable, expect_int, expect_number, to_float, try_call
+from cnncourse.exercises.checks import (close, expect_array, expect_callable, expect_int, expect_number, to_float,
+                                        try_call)
 
 __all__ = ["Problem", "ValueProblem", "FunctionProblem"]
 
@@ -73,28 +74,35 @@ def _matches(what, value, same):
 
 
 class ValueProblem(Problem):
-    """The answer is one number: the right one, or a typical mistake, or something else.
+    """The answer is one value: the right one, or a typical mistake, or something else.
 
     Parameters
     ----------
     name : str
         What the student called the answer (``"fc6_params_224"``): used in the messages
         refusing an answer of the wrong kind.
-    right : int or float
+    right : int, float or array
         The right value.
     mistakes : sequence of (what, message)
-        Tried in order on a wrong value. ``what`` is a wrong value, a tuple (or set) of
-        wrong values, or a predicate ``value -> bool``; ``message`` says what it reveals.
+        Tried in order on a wrong value. ``what`` is a wrong value, a tuple (or list, or
+        set) of wrong values, or a predicate ``value -> bool``; ``message`` says what it
+        reveals.
     otherwise : str
         Said when no mistake matches; a :meth:`str.format` template of ``value``
         (``"{value:,} is not fc6's parameter count."``).
-    kind : {"int", "number"}
+    kind : {"int", "number", "array"}
         ``"int"``: a whole number (see :func:`~cnncourse.exercises.expect_int`), compared
         exactly. ``"number"``: a finite real number (see
         :func:`~cnncourse.exercises.expect_number`), compared with
-        :func:`~cnncourse.exercises.close` to ``tol``.
+        :func:`~cnncourse.exercises.close` to ``tol``. ``"array"``: a finite array of
+        numbers of shape ``shape`` (see :func:`~cnncourse.exercises.expect_array`),
+        compared with :func:`numpy.allclose` to ``atol=tol``.
     tol : float
-        Tolerance of ``kind="number"``, relative to ``max(1, |reference|)``.
+        For ``"number"``, the tolerance relative to ``max(1, |reference|)``; for
+        ``"array"``, the absolute tolerance of :func:`numpy.allclose` (whose default
+        ``rtol`` of 1e-5 applies too).
+    shape : tuple, optional
+        The shape of an ``"array"`` answer (any shape when None).
 
     Examples
     --------
@@ -102,25 +110,42 @@ class ValueProblem(Problem):
     ...                   otherwise="Not the cross-entropy.")
     >>> ce(1.6095) is None, ce(-1.61), ce(0.5), ce(None)
     (True, 'A loss is not negative.', 'Not the cross-entropy.', 'ce should be a number (a float), got NoneType None.')
+    >>> edge = ValueProblem("kernel", np.array([1.0, 0.0, -1.0]), [(np.array([-1.0, 0.0, 1.0]), "Wrong sign.")],
+    ...                     otherwise="Not the edge kernel.", kind="array", tol=1e-3, shape=(3,))
+    >>> edge([1, 0, -1]) is None, edge([-1, 0, 1]), edge(np.ones(3)), edge(np.ones(4))
+    (True, 'Wrong sign.', 'Not the edge kernel.', 'kernel has shape (4,); expected shape (3,).')
     """
 
-    def __init__(self, name, right, mistakes=(), otherwise="{value} is wrong.", *, kind="int", tol=1e-3):
+    _KINDS = ("int", "number", "array")
+
+    def __init__(self, name, right, mistakes=(), otherwise="{value} is wrong.", *, kind="int", tol=1e-3,
+                 shape=None):
         super().__init__()
-        if kind not in ("int", "number"):
-            raise ValueError(f"kind must be 'int' or 'number', got {kind!r}")
+        if kind not in self._KINDS:
+            raise ValueError(f"kind must be one of {self._KINDS}, got {kind!r}")
         self.name, self.right, self.mistakes, self.otherwise = name, right, list(mistakes), otherwise
-        self.kind, self.tol = kind, tol
+        self.kind, self.tol, self.shape = kind, tol, shape
 
     def _same(self, value, reference):
-        return value == reference if self.kind == "int" else close(value, reference, self.tol)
+        if self.kind == "int":
+            return value == reference
+        if self.kind == "number":
+            return close(value, reference, self.tol)
+        return bool(np.allclose(value, reference, atol=self.tol))
 
-    def __call__(self, answer):
+    def read(self, answer):
+        """``(value, None)`` for an answer of the right kind, else ``(None, message)``."""
         if self.kind == "int":
             problem = expect_int(answer, self.name)
-            value = None if problem else int(answer)
-        else:
+            return (None, problem) if problem else (int(answer), None)
+        if self.kind == "number":
             problem = expect_number(answer, self.name)
-            value = None if problem else float(np.asarray(answer, dtype=float).reshape(()))
+            return (None, problem) if problem else (float(np.asarray(answer, dtype=float).reshape(())), None)
+        problem = expect_array(answer, self.shape, self.name)
+        return (None, problem) if problem else (np.asarray(answer, dtype=float), None)
+
+    def __call__(self, answer):
+        value, problem = self.read(answer)
         if problem:
             return problem
         if self._same(value, self.right):
