@@ -337,3 +337,18 @@ def test_a_problem_belongs_to_the_module_that_built_it():
     foreign.__module__ = "cnncourse.exercises.ex42"
     with pytest.raises(ValueError, match="key '98.4' is already used by an exercise of module " + __name__):
         make("98.4", foreign)
+
+
+def test_value_problem_array():
+    from cnncourse.exercises import ValueProblem
+
+    edge = np.array([[1.0, 0.0, -1.0]] * 3)
+    p = ValueProblem("kernel", edge, [((-edge, edge.T), "Flipped or turned."), (lambda v: v.sum() != 0, "Not zero-sum.")],
+                     otherwise="Not the edge kernel.", kind="array", tol=1e-3, shape=(3, 3))
+    assert p(edge.tolist()) is None and p(edge + 1e-4) is None
+    assert p(-edge) == p(edge.T) == "Flipped or turned."
+    assert p(np.ones((3, 3))) == "Not zero-sum."
+    assert p(np.zeros((3, 3))) == "Not the edge kernel."
+    assert p(np.zeros((2, 3))) == "kernel has shape (2, 3); expected shape (3, 3)."
+    for nonsense in NONSENSE.values():
+        assert isinstance(p(nonsense), str)
