@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, ValueProblem, expect_array
+from cnncourse.exercises import Exercise, ValueProblem
 
 __all__ = ["q1", "q2", "q3", "q4", "q5",
            "LOGITS_Q1", "PRED_Q2", "TRUE_CLASS_Q2", "W_Q3", "X_Q3", "Y_Q3", "LR_Q3",
@@ -50,29 +50,27 @@ def _softmax(z):
     return e / e.sum()
 
 
-def _check_softmax(answer):
-    problem = expect_array(answer, shape=LOGITS_Q1.shape, name="probs_by_hand")
-    if problem:
-        return problem
-    got = np.asarray(answer, dtype=float)
-    right = _softmax(LOGITS_Q1)
-    if np.allclose(got, right, atol=1e-4):
-        return None
-    if np.allclose(got, np.exp(LOGITS_Q1), atol=1e-3):
-        return "These are the exponentials of the logits; they do not sum to 1 yet. One more step."
-    if np.allclose(got, LOGITS_Q1 / LOGITS_Q1.sum(), atol=1e-3):
-        return ("You divided the logits by their sum. Logits can be negative, so that is no probability: "
-                "softmax exponentiates first.")
-    if np.allclose(got, _softmax(-LOGITS_Q1), atol=1e-4):
-        return "The largest logit should get the largest probability; check the sign inside the exponential."
-    if np.allclose(np.sort(got), np.sort(right), atol=1e-4):
-        return "The right values, in the wrong order: probability i belongs to logit i."
-    if np.any(got < 0):
-        return "Probabilities cannot be negative."
+_PROBS = _softmax(LOGITS_Q1)
+
+
+def _softmax_otherwise(got):
     if abs(got.sum() - 1) > 1e-3:
         return f"Your probabilities sum to {got.sum():.4f}, not 1."
     return ("These numbers sum to 1 but are not the softmax of LOGITS_Q1: "
             "each should be exp(z_i) divided by the sum of exp(z_j).")
+
+
+_check_softmax = ValueProblem("probs_by_hand", _PROBS, [
+    (lambda got: np.allclose(got, np.exp(LOGITS_Q1), atol=1e-3),
+     "These are the exponentials of the logits; they do not sum to 1 yet. One more step."),
+    (lambda got: np.allclose(got, LOGITS_Q1 / LOGITS_Q1.sum(), atol=1e-3),
+     "You divided the logits by their sum. Logits can be negative, so that is no probability: "
+     "softmax exponentiates first."),
+    (_softmax(-LOGITS_Q1), "The largest logit should get the largest probability; check the sign inside the exponential."),
+    (lambda got: np.allclose(np.sort(got), np.sort(_PROBS), atol=1e-4),
+     "The right values, in the wrong order: probability i belongs to logit i."),
+    (lambda got: np.any(got < 0), "Probabilities cannot be negative."),
+], otherwise=_softmax_otherwise, kind="array", tol=1e-4, shape=LOGITS_Q1.shape)
 
 
 q1 = Exercise(

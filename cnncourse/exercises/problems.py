@@ -87,9 +87,9 @@ class ValueProblem(Problem):
         Tried in order on a wrong value. ``what`` is a wrong value, a tuple (or list, or
         set) of wrong values, or a predicate ``value -> bool``; ``message`` says what it
         reveals.
-    otherwise : str
-        Said when no mistake matches; a :meth:`str.format` template of ``value``
-        (``"{value:,} is not fc6's parameter count."``).
+    otherwise : str or callable
+        Said when no mistake matches: a :meth:`str.format` template of ``value``
+        (``"{value:,} is not fc6's parameter count."``), or a function of ``value``.
     kind : {"int", "number", "array"}
         ``"int"``: a whole number (see :func:`~cnncourse.exercises.expect_int`), compared
         exactly. ``"number"``: a finite real number (see
@@ -153,7 +153,7 @@ class ValueProblem(Problem):
         for what, message in self.mistakes:
             if _matches(what, value, self._same):
                 return message
-        return self.otherwise.format(value=value)
+        return self.otherwise(value) if callable(self.otherwise) else self.otherwise.format(value=value)
 
 
 def _read_int(got, call, want):
