@@ -256,6 +256,7 @@ def test_value_problem_int():
     assert p(25) == p(27) == "Off by one."
     assert p(-3) == "Negative."
     assert p(1234) == "1,234 is not it."
+    assert ValueProblem("n", 1, otherwise=lambda value: f"{value * 2} is twice it.")(3) == "6 is twice it."
     assert p(26.5) == "the count should be a whole number (an int), got float 26.5."
     for nonsense in NONSENSE.values():
         assert isinstance(p(nonsense), str)
