@@ -5,24 +5,11 @@ import numpy as np
 import pytest
 from keras import layers
 
+from exercise_helpers import fails, passes  # noqa: E402
 from cnncourse.data import shift_images
 from cnncourse.exercises import ex01
 
 NONSENSE = [None, "154141696", 3.5, [1, 2, 3], np.zeros((3, 3)), Ellipsis]
-
-
-def passes(q, answer):
-    ok, message = q.evaluate(answer)
-    assert ok, message
-    return message
-
-
-def fails(q, answer, *words):
-    ok, message = q.evaluate(answer)
-    assert not ok, f"{q.key} accepted a wrong answer"
-    for word in words:
-        assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
-    return message
 
 
 # ----------------------------------------------------------------- 01.1 dense parameters
@@ -32,13 +19,13 @@ def right_dense(h, w, c, units):
 
 
 def test_q1_right_answer_matches_keras():
-    passes(ex01.q1, right_dense)
+    assert passes(ex01.q1, right_dense)
     model = keras.Sequential([keras.Input((5, 7, 2)), layers.Flatten(), layers.Dense(3)])
     assert model.count_params() == right_dense(5, 7, 2, 3)
 
 
 def test_q1_float_result_that_is_whole_is_accepted():
-    passes(ex01.q1, lambda h, w, c, u: float((h * w * c + 1) * u))
+    assert passes(ex01.q1, lambda h, w, c, u: float((h * w * c + 1) * u))
 
 
 @pytest.mark.parametrize("wrong, words", [
@@ -76,7 +63,7 @@ def right_conv(h, w, c, k, f):
 
 
 def test_q2_right_answer_matches_keras_at_several_sizes():
-    passes(ex01.q2, right_conv)
+    assert passes(ex01.q2, right_conv)
     for h, w in [(9, 13), (64, 48)]:
         model = keras.Sequential([keras.Input((h, w, 3)), layers.Conv2D(8, 5)])
         assert model.count_params() == right_conv(h, w, 3, 5, 8)
@@ -112,7 +99,7 @@ def right_shift(image, dx, dy):
 
 
 def test_q3_right_answer_agrees_with_the_library():
-    passes(ex01.q3, right_shift)
+    assert passes(ex01.q3, right_shift)
     img = np.arange(1.0, 21.0).reshape(4, 5)
     for dx, dy in [(1, 2), (-2, 1), (0, -3), (4, 0)]:
         np.testing.assert_array_equal(right_shift(img, dx, dy),
@@ -120,7 +107,7 @@ def test_q3_right_answer_agrees_with_the_library():
 
 
 def test_q3_library_function_is_accepted():
-    passes(ex01.q3, lambda img, dx, dy: shift_images(img[..., None], dx, dy)[..., 0])
+    assert passes(ex01.q3, lambda img, dx, dy: shift_images(img[..., None], dx, dy)[..., 0])
 
 
 def test_q3_wrap_around_is_named():
@@ -177,9 +164,9 @@ def conv_stack(*extra, head=None):
 
 def test_q4_global_pooling_without_strides_passes():
     keras.utils.set_random_seed(0)
-    passes(ex01.q4, conv_stack())
-    passes(ex01.q4, conv_stack(head=layers.GlobalAveragePooling2D()))
-    passes(ex01.q4, conv_stack(layers.MaxPooling2D(3, strides=1, padding="same")))
+    assert passes(ex01.q4, conv_stack())
+    assert passes(ex01.q4, conv_stack(head=layers.GlobalAveragePooling2D()))
+    assert passes(ex01.q4, conv_stack(layers.MaxPooling2D(3, strides=1, padding="same")))
 
 
 def test_q4_the_test_digits_are_really_moved():

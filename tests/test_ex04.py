@@ -7,24 +7,12 @@ import numpy as np
 import pytest
 from keras import layers
 
+from exercise_helpers import fails, passes  # noqa: E402
 from cnncourse import losses
 from cnncourse.exercises import ex04
 
 NONSENSE = [None, "1.6", True, [1, 2, 3], np.zeros((3, 3)), np.array([np.nan]), {"a": 1}, Ellipsis,
             float("inf")]
-
-
-def passes(q, answer):
-    ok, message = q.evaluate(answer)
-    assert ok, message
-
-
-def fails(q, answer, *words):
-    ok, message = q.evaluate(answer)
-    assert not ok, f"{q.key} accepted a wrong answer {answer!r}"
-    for word in words:
-        assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
-    return message
 
 
 @pytest.mark.parametrize("q", [ex04.q1, ex04.q2, ex04.q3, ex04.q4, ex04.q5])
@@ -43,8 +31,8 @@ def test_keys_and_registry():
 def test_q1_softmax():
     z = ex04.LOGITS_Q1
     right = keras.ops.convert_to_numpy(keras.ops.softmax(z.astype("float32")))
-    passes(ex04.q1, right)
-    passes(ex04.q1, list(np.exp(z) / np.exp(z).sum()))
+    assert passes(ex04.q1, right)
+    assert passes(ex04.q1, list(np.exp(z) / np.exp(z).sum()))
     fails(ex04.q1, np.exp(z), "exponentials", "sum to 1")
     fails(ex04.q1, z / z.sum(), "exponentiates first")
     fails(ex04.q1, losses.softmax(-z), "sign")
@@ -59,9 +47,9 @@ def test_q1_softmax():
 def test_q2_cross_entropy():
     p, c = ex04.PRED_Q2, ex04.TRUE_CLASS_Q2
     keras_value = float(keras.losses.SparseCategoricalCrossentropy()(np.array([c]), p[None].astype("float32")))
-    passes(ex04.q2, keras_value)
-    passes(ex04.q2, np.float32(-np.log(p[c])))
-    passes(ex04.q2, np.array([-np.log(p[c])]))
+    assert passes(ex04.q2, keras_value)
+    assert passes(ex04.q2, np.float32(-np.log(p[c])))
+    assert passes(ex04.q2, np.array([-np.log(p[c])]))
     fails(ex04.q2, np.log(p[c]), "negative")
     fails(ex04.q2, -np.log10(p[c]), "natural logarithm")
     fails(ex04.q2, -np.log(p.max()), "true class")
@@ -80,8 +68,8 @@ def test_q3_gradient_step_agrees_with_keras_sgd():
         loss = (w * ex04.X_Q3 - ex04.Y_Q3) ** 2
     grad = tape.gradient(loss, w)
     keras.optimizers.SGD(ex04.LR_Q3).apply_gradients([(grad, w)])
-    passes(ex04.q3, float(keras.ops.convert_to_numpy(w)))
-    passes(ex04.q3, 1.1)
+    assert passes(ex04.q3, float(keras.ops.convert_to_numpy(w)))
+    assert passes(ex04.q3, 1.1)
 
 
 def test_q3_typical_mistakes():
@@ -101,8 +89,8 @@ def test_q4_matches_keras():
     model = keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(16, 5), layers.MaxPooling2D(2),
                               layers.Flatten(), layers.Dense(64)])
     right = model.layers[-1].count_params()
-    passes(ex04.q4, right)
-    passes(ex04.q4, float(right))
+    assert passes(ex04.q4, right)
+    assert passes(ex04.q4, float(right))
     fails(ex04.q4, right - 64, "bias")
     fails(ex04.q4, 14 * 14 * 16, "flattened vector")
     fails(ex04.q4, 28 * 28 * 16 * 64 + 64, "pooling")
@@ -118,7 +106,7 @@ def test_q4_matches_keras():
 
 def test_q5_matches_reference_loss():
     right = losses.triplet_loss(ex04.A_Q5, ex04.P_Q5, ex04.N_Q5, margin=ex04.MARGIN_Q5, squared=True)
-    passes(ex04.q5, right)
+    assert passes(ex04.q5, right)
     assert right == pytest.approx(0.5)      # (max(2 - 5 + 4, 0) + max(1 - 9 + 4, 0)) / 2
 
 

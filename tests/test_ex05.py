@@ -6,15 +6,11 @@ import pytest
 import keras  # noqa: E402  (required: requirements.txt)
 from keras import layers  # noqa: E402
 
+from exercise_helpers import message, passes  # noqa: E402
 from cnncourse.exercises import ex05 as ex  # noqa: E402
 from cnncourse.models import lenet5  # noqa: E402
 
 NONSENSE = [None, "24x24", 3.7, [1, 2], {"a": 1}, np.zeros((2, 2)), object()]
-
-
-def passes(q, answer):
-    ok, message = q.evaluate(answer)
-    return ok, message
 
 
 # ---------------------------------------------------------------- 05.1
@@ -26,10 +22,10 @@ def test_q1_right_answer_matches_keras_and_passes():
     model = lenet5(input_shape=(28, 28, 1))
     from_keras = {name: tuple(model.get_layer(name).output.shape[1:]) for name in ex.LAYERS}
     assert from_keras == RIGHT_SHAPES
-    assert passes(ex.q1, from_keras) == (True, "Correct!")
+    assert ex.q1.evaluate(from_keras) == (True, "Correct!")
     # ints for the 1-D shapes and lists are accepted too
     loose = dict(RIGHT_SHAPES, flatten=256, fc1=[120], conv1=[24, 24, 6])
-    assert passes(ex.q1, loose)[0]
+    assert passes(ex.q1, loose)
 
 
 @pytest.mark.parametrize("change, words", [
@@ -44,23 +40,19 @@ def test_q1_right_answer_matches_keras_and_passes():
     ({"pool2": (5, 5, 16)}, "height/width"),
 ])
 def test_q1_typical_mistakes_get_pointed_messages(change, words):
-    ok, message = passes(ex.q1, dict(RIGHT_SHAPES, **change))
-    assert not ok
-    assert words in message
+    assert words in message(ex.q1, dict(RIGHT_SHAPES, **change))
 
 
 def test_q1_missing_and_extra_keys():
     partial = {k: v for k, v in RIGHT_SHAPES.items() if k != "fc2"}
-    ok, message = passes(ex.q1, partial)
-    assert not ok and "fc2" in message
-    ok, message = passes(ex.q1, dict(RIGHT_SHAPES, input=(28, 28, 1)))
-    assert not ok and "not LeNet-5 layers" in message
+    assert "fc2" in message(ex.q1, partial)
+    assert "not LeNet-5 layers" in message(ex.q1, dict(RIGHT_SHAPES, input=(28, 28, 1)))
 
 
 @pytest.mark.parametrize("answer", NONSENSE)
 def test_q1_nonsense_does_not_crash(answer):
-    ok, message = passes(ex.q1, answer)
-    assert not ok and isinstance(message, str) and message
+    msg = message(ex.q1, answer)
+    assert isinstance(msg, str) and msg
 
 
 # ---------------------------------------------------------------- 05.2
@@ -77,8 +69,8 @@ def test_q2_receptive_field_right_answer_by_construction():
     rows, cols = np.nonzero(seen.reshape(32, 32))
     side = rows.max() - rows.min() + 1
     assert side == cols.max() - cols.min() + 1 == 14 and seen.sum() == side * side
-    assert passes(ex.q2, int(side)) == (True, "Correct!")
-    assert passes(ex.q2, 14.0)[0]
+    assert ex.q2.evaluate(int(side)) == (True, "Correct!")
+    assert passes(ex.q2, 14.0)
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -86,14 +78,13 @@ def test_q2_receptive_field_right_answer_by_construction():
     (196, "not its area"), (16, "Too large"), (32, "whole input"), (20, "work backwards"),
 ])
 def test_q2_mistakes(answer, words):
-    ok, message = passes(ex.q2, answer)
-    assert not ok and words in message
+    assert words in message(ex.q2, answer)
 
 
 @pytest.mark.parametrize("answer", NONSENSE + [True, 14.5])
 def test_q2_nonsense(answer):
-    ok, message = passes(ex.q2, answer)
-    assert not ok and message
+    msg = message(ex.q2, answer)
+    assert msg
 
 
 # ---------------------------------------------------------------- 05.3
@@ -103,8 +94,8 @@ def test_q3_table_is_the_papers_and_answer_is_1516():
     assert sizes.count(3) == 6 and sizes.count(4) == 9 and sizes.count(6) == 1
     assert all(len(set(row)) == len(row) and set(row) <= set(range(6)) for row in ex.C3_TABLE)
     # the paper states 1,516 trainable parameters for C3
-    assert passes(ex.q3, sum(5 * 5 * len(m) + 1 for m in ex.C3_TABLE)) == (True, "Correct!")
-    assert passes(ex.q3, 1516)[0]
+    assert ex.q3.evaluate(sum(5 * 5 * len(m) + 1 for m in ex.C3_TABLE)) == (True, "Correct!")
+    assert passes(ex.q3, 1516)
 
 
 @pytest.mark.parametrize("answer, words", [
@@ -112,13 +103,12 @@ def test_q3_table_is_the_papers_and_answer_is_1516():
     (2400, "without biases"), (1000, "Count the input maps"),
 ])
 def test_q3_mistakes(answer, words):
-    ok, message = passes(ex.q3, answer)
-    assert not ok and words in message
+    assert words in message(ex.q3, answer)
 
 
 @pytest.mark.parametrize("answer", NONSENSE)
 def test_q3_nonsense(answer):
-    assert not passes(ex.q3, answer)[0]
+    assert not passes(ex.q3, answer)
 
 
 # ---------------------------------------------------------------- 05.4
@@ -134,34 +124,28 @@ def classic_by_hand(padding="valid", fc2=84, out_act="softmax", act="relu", pool
 
 
 def test_q4_right_answers():
-    assert passes(ex.q4, classic_by_hand()) == (True, "Correct!")
-    assert passes(ex.q4, classic_by_hand(act="tanh", pool=layers.AveragePooling2D))[0]
-    assert passes(ex.q4, lenet5("classic"))[0]
-    assert not passes(ex.q4, lenet5("course"))[0]
+    assert ex.q4.evaluate(classic_by_hand()) == (True, "Correct!")
+    assert passes(ex.q4, classic_by_hand(act="tanh", pool=layers.AveragePooling2D))
+    assert passes(ex.q4, lenet5("classic"))
+    assert not passes(ex.q4, lenet5("course"))
 
 
 def test_q4_mistakes():
-    ok, message = passes(ex.q4, classic_by_hand(padding="same"))
-    assert not ok and "'valid'" in message
-    ok, message = passes(ex.q4, classic_by_hand(fc2=100))
-    assert not ok and "(84,)" in message
-    ok, message = passes(ex.q4, classic_by_hand(out_act=None))
-    assert not ok and "softmax" in message
-    ok, message = passes(ex.q4, classic_by_hand(act=None))
-    assert not ok and "no activation" in message
+    assert "'valid'" in message(ex.q4, classic_by_hand(padding="same"))
+    assert "(84,)" in message(ex.q4, classic_by_hand(fc2=100))
+    assert "softmax" in message(ex.q4, classic_by_hand(out_act=None))
+    assert "no activation" in message(ex.q4, classic_by_hand(act=None))
     wrong_input = keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10)])
-    ok, message = passes(ex.q4, wrong_input)
-    assert not ok and "(32, 32, 1)" in message
+    assert "(32, 32, 1)" in message(ex.q4, wrong_input)
     extra = keras.Sequential([keras.Input(shape=(32, 32, 1)), layers.Conv2D(6, 5), layers.Dropout(0.5),
                               layers.Flatten(), layers.Dense(10, activation="softmax")])
-    ok, message = passes(ex.q4, extra)
-    assert not ok and "layers are" in message
+    assert "layers are" in message(ex.q4, extra)
 
 
 @pytest.mark.parametrize("answer", NONSENSE + [keras.Sequential()])
 def test_q4_nonsense(answer):
-    ok, message = passes(ex.q4, answer)
-    assert not ok and message
+    msg = message(ex.q4, answer)
+    assert msg
 
 
 # ---------------------------------------------------------------- 05.5
@@ -177,19 +161,15 @@ def _train_quickly(model, n=2000, epochs=3):
 def test_q5_untrained_wrong_activation_and_trained():
     keras.utils.set_random_seed(0)
     untrained = lenet5(activation="tanh")
-    ok, message = passes(ex.q5, untrained)
-    assert not ok and "Was it trained" in message
-    ok, message = passes(ex.q5, lenet5())
-    assert not ok and "tanh" in message and "relu" in message
-    ok, message = passes(ex.q5, lenet5(activation="sigmoid"))
-    assert not ok and "sigmoid" in message
-    ok, message = passes(ex.q5, classic_by_hand())
-    assert not ok and "no layer" in message
+    assert "Was it trained" in message(ex.q5, untrained)
+    msg = message(ex.q5, lenet5())
+    assert "tanh" in msg and "relu" in msg
+    assert "sigmoid" in message(ex.q5, lenet5(activation="sigmoid"))
+    assert "no layer" in message(ex.q5, classic_by_hand())
     trained = _train_quickly(lenet5(activation="tanh"))
-    assert passes(ex.q5, trained) == (True, "Correct!")
+    assert ex.q5.evaluate(trained) == (True, "Correct!")
 
 
 @pytest.mark.parametrize("answer", [None, "model", 3, np.zeros((32, 32, 1))])
 def test_q5_nonsense(answer):
-    ok, message = passes(ex.q5, answer)
-    assert not ok and "keras.Model" in message
+    assert "keras.Model" in message(ex.q5, answer)

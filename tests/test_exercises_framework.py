@@ -201,3 +201,155 @@ def test_checkers_answer_nonsense_with_a_message_of_their_own(name):
                 pytest.fail(f"{q.key}: the checker crashed on {what} ({type(exc).__name__}: {exc}); "
                             f"it should say what was expected ({q.expects})")
             assert isinstance(problem, str) and problem.strip(), f"{q.key}: {what} was accepted as right"
+
+
+# ------------------------------------------------------------------ more checks
+
+def test_expect_number():
+    from cnncourse.exercises import expect_number
+
+    for answer in (1.5, np.float32(1.5), np.array(1.5), np.array([1.5]), 2):
+        assert expect_number(answer, "ce") is None
+    assert expect_number(True, "ce") == "ce should be a number (a float), got bool True."
+    assert expect_number("1.5", "ce") == "ce should be a number (a float), got str '1.5'."
+    assert expect_number({"a": 1}, "ce") == "ce should be a number (a float), got dict."
+    assert expect_number(np.ones(3), "ce") == "ce should be one number, got an array of shape (3,)."
+    assert expect_number(float("nan"), "ce").startswith("ce is nan: NaN or infinite.")
+
+
+def test_expect_keys():
+    from cnncourse.exercises import expect_keys
+
+    keys = ("a", "b")
+    assert expect_keys({"b": 1, "a": 2}, keys, "d", "a dict") is None
+    assert expect_keys(None, keys, "d", "a dict {x: y}") == "d should be a dict {x: y}, got NoneType."
+    assert expect_keys({"a": 1}, keys, "d", "a dict") == "d lacks the key(s) ['b']."
+    assert expect_keys({"a": 1}, keys, "d", "a dict", missing="lacks {joined}") == "d lacks b."
+    extra = expect_keys({"a": 1, "b": 2, "c": 3}, keys, "d", "a dict", extra="has extra {list!r:.5}")
+    assert extra == "d has extra ['c']."
+
+
+def test_expect_callable_and_try_call():
+    from cnncourse.exercises import expect_callable, try_call
+
+    assert expect_callable(print, "f(x)") is None
+    assert expect_callable(3, "f(x)") == "Expected a function f(x), got int 3. Pass the function itself (no parentheses)."
+    assert expect_callable(3, "f(x)", name="f") == "f should be a function f(x), got int."
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert try_call(stub, (1,), "stub(1)") == (None, "stub(1) raised NotImplementedError: ")
+    assert try_call(stub, (1,), "stub(1)", stub="stub") == (None, "stub raises NotImplementedError: write its body.")
+    assert try_call(lambda x: 1 / x, (0,), "f(0)", stub="f") == (None, "f(0) raised ZeroDivisionError: division by zero.")
+
+
+# ------------------------------------------------------------------ problem types
+
+def test_value_problem_int():
+    from cnncourse.exercises import ValueProblem
+
+    p = ValueProblem("the count", 26, [(28, "The input width."), ((25, 27), "Off by one."),
+                                       (lambda v: v < 0, "Negative.")], otherwise="{value:,} is not it.")
+    assert p(26) is None and p(26.0) is None and p(np.int64(26)) is None
+    assert p(28) == "The input width."
+    assert p(25) == p(27) == "Off by one."
+    assert p(-3) == "Negative."
+    assert p(1234) == "1,234 is not it."
+    assert ValueProblem("n", 1, otherwise=lambda value: f"{value * 2} is twice it.")(3) == "6 is twice it."
+    assert p(26.5) == "the count should be a whole number (an int), got float 26.5."
+    for nonsense in NONSENSE.values():
+        assert isinstance(p(nonsense), str)
+
+
+def test_value_problem_number_compares_relative_to_at_least_one():
+    from cnncourse.exercises import ValueProblem
+
+    p = ValueProblem("loss", 1000.0, [(2.0, "Twice.")], otherwise="No.", kind="number", tol=1e-3)
+    assert p(1000.9) is None and p(np.array([1000.0])) is None
+    assert p(1002.0) == "No."
+    assert p(2.0019) == "Twice." and p(2.003) == "No."   # 1e-3 of max(1, 2)
+    assert p("1000") == "loss should be a number (a float), got str '1000'."
+    with pytest.raises(ValueError, match="kind must be"):
+        ValueProblem("x", 1, kind="float")
+
+
+def _sizes():
+    from cnncourse.exercises import FunctionProblem
+
+    def also(problem, fn, results):
+        return "Negative sizes." if any(r < 0 for r in results) else None
+
+    return FunctionProblem(
+        "size", "size(n, f)", [(5, 3), (7, 3), (28, 5)], lambda n, f: n - f + 1,
+        mistakes=[(lambda n, f: n - f, "one short."), (lambda n, f: n + f - 1, "the kernel takes room.")],
+        otherwise="{call} returned {got}; {wrong} of {total} are wrong.", also=also)
+
+
+def test_function_problem_right_and_typical_mistakes():
+    p = _sizes()
+    assert p(lambda n, f: n - f + 1) is None
+    assert p(lambda n, f: float(n - f + 1)) is None                  # a whole float is a whole number
+    assert p(lambda n, f: n - f) == "size(5, 3) returned 2: one short."
+    assert p(lambda n, f: n + f - 1) == "size(5, 3) returned 7: the kernel takes room."
+    # a formula right on some cases is not named: a mistake must explain every result
+    half = p(lambda n, f: n - f if n < 10 else n - f + 1)
+    assert half == "size(5, 3) returned 2; 2 of 3 are wrong."
+    assert p(lambda n, f: -1) == "Negative sizes."                   # the 'also' step runs before comparing
+
+
+def test_function_problem_refuses_without_crashing():
+    p = _sizes()
+    assert p(3) == "Expected a function size(n, f), got int 3. Pass the function itself (no parentheses)."
+    raised = p(lambda n: n)
+    assert raised.startswith("size(5, 3) raised TypeError: ") and "takes 1 positional argument" in raised
+    assert p(lambda n, f: 2.5) == "size(5, 3)'s result should be a whole number (an int), got float 2.5."
+    assert p(lambda n, f: None) == "size(5, 3)'s result should be a whole number (an int), got NoneType None."
+    for nonsense in NONSENSE.values():
+        assert isinstance(p(nonsense), str)
+
+
+def test_function_problem_numbers_stub_and_templates():
+    from cnncourse.exercises import FunctionProblem
+
+    p = FunctionProblem("half", "half(x)", [(1,), (3,)], lambda x: x / 2, returns="number",
+                        same=lambda got, want: abs(got - want) < 1e-9,
+                        mistakes=[(lambda x: x // 2, "rounded down.")], said="{mistake}",
+                        otherwise=lambda call, got, **_: f"{call} gave {got:.1f}.", stub=True)
+    assert p(lambda x: x / 2) is None
+    assert p(lambda x: x // 2) == "rounded down."
+    assert p(lambda x: 7) == "half(1) gave 7.0."
+    assert p(lambda x: "a") == "half(1) returned 'a'; it should return one number."
+    assert p(None) == "half should be a function half(x), got NoneType."
+
+    def todo(x):
+        raise NotImplementedError
+
+    assert p(todo) == "half raises NotImplementedError: write its body."
+
+
+def test_a_problem_belongs_to_the_module_that_built_it():
+    from cnncourse.exercises import ValueProblem, ex06
+
+    assert ex06.q2.checker.__module__ == "cnncourse.exercises.ex06"
+    assert ValueProblem("x", 1).__module__ == __name__
+    make("98.4", ValueProblem("x", 3))
+    foreign = ValueProblem("x", 3)
+    foreign.__module__ = "cnncourse.exercises.ex42"
+    with pytest.raises(ValueError, match="key '98.4' is already used by an exercise of module " + __name__):
+        make("98.4", foreign)
+
+
+def test_value_problem_array():
+    from cnncourse.exercises import ValueProblem
+
+    edge = np.array([[1.0, 0.0, -1.0]] * 3)
+    p = ValueProblem("kernel", edge, [((-edge, edge.T), "Flipped or turned."), (lambda v: v.sum() != 0, "Not zero-sum.")],
+                     otherwise="Not the edge kernel.", kind="array", tol=1e-3, shape=(3, 3))
+    assert p(edge.tolist()) is None and p(edge + 1e-4) is None
+    assert p(-edge) == p(edge.T) == "Flipped or turned."
+    assert p(np.ones((3, 3))) == "Not zero-sum."
+    assert p(np.zeros((3, 3))) == "Not the edge kernel."
+    assert p(np.zeros((2, 3))) == "kernel has shape (2, 3); expected shape (3, 3)."
+    for nonsense in NONSENSE.values():
+        assert isinstance(p(nonsense), str)

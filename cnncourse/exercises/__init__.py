@@ -1,12 +1,6 @@
 """Exercises with instant feedback: ``q.check(answer)``, ``q.hint()``, ``q.solution()``.
 
 Each notebook's exercises live in a module of their own (``ex01``, ``ex02``, ...).
-An exercise is an :class:`Exercise`; its checker is a function that takes the
-student's answer and returns ``None`` when it is right, or a string saying what
-exactly is wrong — without giving the answer away. ``check`` never crashes on
-nonsense (a string, ``None``, a wrongly shaped array): anything the checker
-raises is turned into a message saying what was expected.
-
 In a notebook::
 
     from cnncourse.exercises import ex02 as ex
@@ -14,221 +8,38 @@ In a notebook::
     ex.q1.hint()
     ex.q1.solution()
 
-Every call of ``check`` is recorded in :func:`results` (and, with its message,
-in :func:`feedback`); when the environment variable :data:`RESULTS_FILE_VARIABLE`
-names a file, each ``check`` and ``solution()`` is also appended to it as a JSON line,
-which the grader (``python -m cnncourse.instructor grade``) reads after running a notebook.
+The package has three layers:
 
-Writing a module ``exNN.py``::
+- :mod:`~cnncourse.exercises.core`: :class:`Exercise` and the records the grader
+  reads (:func:`results`, :func:`feedback`, :func:`solutions_seen`,
+  :func:`clear_results`, :func:`registry`, :data:`NOT_ANSWERED`);
+- :mod:`~cnncourse.exercises.checks`: answer-shape checks that return ``None`` or a
+  message (:func:`expect_int`, :func:`expect_number`, :func:`expect_array`,
+  :func:`expect_keys`, :func:`expect_callable`) and :func:`try_call`;
+- :mod:`~cnncourse.exercises.problems`: reusable problem types, checkers built from
+  data: :class:`ValueProblem` (one right value and a table of typical wrong ones) and
+  :class:`FunctionProblem` (call the student's function on cases, compare with a
+  reference, name the typical mistake that explains every result).
 
-    from cnncourse.exercises import Exercise, expect_array
+An ``exNN.py`` holds statements, cases, mistake tables, hints and solutions::
 
-    def _check_q1(answer):
-        problem = expect_array(answer, shape=(3, 3), name="kernel")
-        if problem:
-            return problem
-        if np.allclose(answer, -EXPECTED):
-            return "Right magnitudes, wrong sign: flip the kernel's sign."
-        ...
-        return None                       # right
+    from cnncourse.exercises import Exercise, ValueProblem
 
-    q1 = Exercise("NN.1", "Build the 3x3 Sobel kernel ...", _check_q1,
-                  hint="...", solution="kernel = np.array(...)", expects="a (3, 3) NumPy array")
+    q1 = Exercise("NN.1", "How many parameters has Conv2D(8, 3) on a 1-channel image?",
+                  ValueProblem("params", 3 * 3 * 8 + 8,
+                               [(3 * 3 * 8, "You forgot the biases: one per filter.")],
+                               otherwise="{value} is not the count: weights and biases."),
+                  hint="...", solution="params = 3 * 3 * 8 + 8", expects="an int")
+
+and, for answers no problem type fits, a checker function of its own built from the checks.
 """
-from __future__ import annotations
+from cnncourse.exercises.checks import (close, expect_array, expect_callable, expect_int, expect_keys,
+                                        expect_number, to_float, try_call)
+from cnncourse.exercises.core import (_FEEDBACK, _REGISTRY, _RESULTS, _SOLUTION_SEEN, NOT_ANSWERED,
+                                      RESULTS_FILE_VARIABLE, Exercise,
+                                      clear_results, feedback, registry, results, solutions_seen)
+from cnncourse.exercises.problems import FunctionProblem, ValueProblem
 
-import json
-import os
-
-import numpy as np
-
-_RESULTS: dict[str, bool] = {}
-_FEEDBACK: dict[str, dict] = {}
-_SOLUTION_SEEN: set = set()
-_REGISTRY: dict[str, "Exercise"] = {}
-
-#: Give this (or ``...``) as an answer to mean "not answered yet": ``check`` says so.
-NOT_ANSWERED = object()
-
-# --- results channel of the grader (cnncourse.instructor): begin
-#: The environment variable that names the file into which ``check`` and ``solution()`` append
-#: one JSON line each: ``{"event": "check", "key", "passed", "answered", "message"}`` or
-#: ``{"event": "solution", "key"}``. The grader sets it; elsewhere it is unset and nothing is written.
-RESULTS_FILE_VARIABLE = "CNNCOURSE_RESULTS_FILE"
-
-
-def _record(event):
-    """Append ``event`` as one JSON line to the file named by :data:`RESULTS_FILE_VARIABLE`, if any,
-    at once (a kernel that dies later keeps it); a file that cannot be written is left alone."""
-    path = os.environ.get(RESULTS_FILE_VARIABLE)
-    if path:
-        try:
-            with open(path, "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(event) + "\n")
-        except OSError:
-            pass
-# --- results channel of the grader: end
-
-
-class Exercise:
-    """One exercise.
-
-    Parameters
-    ----------
-    key : str
-        Unique id, ``"NN.k"`` (notebook number, exercise number), e.g. ``"02.1"``.
-    statement : str
-        What the student must do, one paragraph.
-    checker : callable(answer) -> str | None
-        ``None`` when the answer is right, else what is wrong.
-    hint : str
-        A nudge that does not give the answer away.
-    solution : str
-        The solution, as code or prose, shown by :meth:`solution`.
-    expects : str
-        What kind of answer is expected ("an int", "a NumPy array of shape (3, 3)"):
-        shown when the answer is of the wrong kind or the checker crashes.
-    """
-
-    def __init__(self, key, statement, checker, hint, solution, expects):
-        if not isinstance(key, str) or not key or key != key.strip() or " " in key:
-            raise ValueError(f"key must be a non-empty string without spaces such as '02.1', got {key!r}")
-        if not callable(checker):
-            raise TypeError(f"checker must be callable (answer -> None or a message), got {checker!r}")
-        for name, value in (("statement", statement), ("hint", hint),
-                            ("solution", solution), ("expects", expects)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}")
-        previous = _REGISTRY.get(key)
-        module = getattr(checker, "__module__", None)
-        if previous is not None and getattr(previous.checker, "__module__", None) != module:
-            raise ValueError(
-                f"key {key!r} is already used by an exercise of module "
-                f"{getattr(previous.checker, '__module__', '?')}; each exercise needs its own key 'NN.k'"
-            )
-        self.key = key
-        self.statement = statement
-        self.checker = checker
-        self._hint = hint
-        self._solution = solution
-        self.expects = expects
-        _REGISTRY[key] = self
-
-    def evaluate(self, answer):
-        """``(passed, message)`` for ``answer``, without printing or recording."""
-        if answer is NOT_ANSWERED or answer is Ellipsis:
-            return False, f"No answer yet: expected {self.expects}."
-        try:
-            problem = self.checker(answer)
-        except Exception as exc:  # nonsense input must never crash the student's notebook
-            return False, (f"Could not check this answer ({type(exc).__name__}: {exc}). "
-                           f"Expected {self.expects}.")
-        if problem is None:
-            return True, "Correct!"
-        return False, str(problem)
-
-    def check(self, answer=NOT_ANSWERED):
-        """Print whether ``answer`` is right (or what is wrong); record it in :func:`results`.
-
-        Returns None, so that a check cell shows only the printed line (a returned
-        bool would be echoed as ``True`` under it). Use :meth:`evaluate` for the
-        ``(passed, message)`` pair without printing or recording.
-        """
-        passed, message = self.evaluate(answer)
-        _RESULTS[self.key] = passed
-        answered = not (answer is NOT_ANSWERED or answer is Ellipsis)
-        _FEEDBACK[self.key] = {"passed": passed, "answered": answered, "message": message}
-        _record({"event": "check", "key": self.key, **_FEEDBACK[self.key]})
-        print(f"[{self.key}] {'✔' if passed else '✘'} {message}")
-
-    def hint(self):
-        """Print a hint."""
-        print(f"[{self.key}] Hint: {self._hint}")
-
-    def solution(self):
-        """Print the solution (the grader reports that it was shown)."""
-        _SOLUTION_SEEN.add(self.key)
-        _record({"event": "solution", "key": self.key})
-        print(f"[{self.key}] Solution:\n{self._solution}")
-
-    def __repr__(self):
-        return f"Exercise({self.key!r}): {self.statement}"
-
-
-def results():
-    """``{key: passed}`` for every exercise checked in this process, in the order checked."""
-    return dict(_RESULTS)
-
-
-def feedback():
-    """``{key: {"passed": bool, "answered": bool, "message": str}}`` of the last check of each exercise.
-
-    ``answered`` is False when the answer given was :data:`NOT_ANSWERED` or ``...``.
-    """
-    return {key: dict(value) for key, value in _FEEDBACK.items()}
-
-
-def solutions_seen():
-    """Sorted keys of the exercises whose :meth:`Exercise.solution` was shown in this process."""
-    return sorted(_SOLUTION_SEEN)
-
-
-def clear_results():
-    """Forget every check recorded so far (:func:`results`, :func:`feedback`, :func:`solutions_seen`)."""
-    _RESULTS.clear()
-    _FEEDBACK.clear()
-    _SOLUTION_SEEN.clear()
-
-
-def registry():
-    """``{key: Exercise}`` of every exercise defined (modules imported so far)."""
-    return dict(_REGISTRY)
-
-
-# ----------------------------------------------------------------- checker building blocks
-# Small helpers the per-notebook modules share; each returns None or a message.
-
-def expect_int(answer, name="the answer"):
-    """Message when ``answer`` is not a whole number (bools refused too), else None.
-
-    Accepted: ``int``, NumPy integers, floats with no fractional part (``6.0``) and
-    0-d arrays holding one of these (``np.array(6)``).
-
-    >>> expect_int(6) is None, expect_int(6.0) is None
-    (True, True)
-    >>> expect_int(6.5)
-    'the answer should be a whole number (an int), got float 6.5.'
-    """
-    if isinstance(answer, np.ndarray) and answer.ndim == 0 and answer.dtype.kind in "iuf":
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        if isinstance(answer, (float, np.floating)) and float(answer).is_integer():
-            return None
-        return f"{name} should be a whole number (an int), got {type(answer).__name__} {answer!r:.60}."
-    return None
-
-
-def expect_array(answer, shape=None, name="the answer"):
-    """Message when ``answer`` is not a numeric array (of ``shape``), else None.
-
-    Lists and Keras/TensorFlow tensors count as arrays. NaN or infinite values are refused.
-
-    >>> expect_array(np.zeros((3, 3)), shape=(3, 3)) is None
-    True
-    >>> expect_array(np.zeros((3, 4)), shape=(3, 3), name="kernel")
-    'kernel has shape (3, 4); expected shape (3, 3).'
-    """
-    try:
-        arr = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        if isinstance(answer, (list, tuple)):
-            return (f"{name} could not be read as an array of numbers: a {type(answer).__name__} "
-                    "whose rows have different lengths, or that holds something other than numbers.")
-        return f"{name} should be a NumPy array of numbers, got {type(answer).__name__}."
-    if answer is None or arr.ndim == 0 and shape not in (None, ()):
-        return f"{name} should be a NumPy array{'' if shape is None else f' of shape {shape}'}, got {answer!r:.60}."
-    if shape is not None and arr.shape != tuple(shape):
-        return f"{name} has shape {arr.shape}; expected shape {tuple(shape)}."
-    if not np.all(np.isfinite(arr)):
-        return f"{name} holds NaN or infinite values."
-    return None
+__all__ = ["Exercise", "NOT_ANSWERED", "RESULTS_FILE_VARIABLE", "results", "feedback", "solutions_seen", "clear_results", "registry",
+           "expect_int", "expect_number", "expect_array", "expect_keys", "expect_callable", "try_call",
+           "to_float", "close", "ValueProblem", "FunctionProblem"]

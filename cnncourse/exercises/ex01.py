@@ -19,56 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from cnncourse.data import shift_images
-from cnncourse.exercises import Exercise, expect_int
+from cnncourse.exercises import Exercise, FunctionProblem, expect_callable, try_call
 
 __all__ = ["q1", "q2", "q3", "q4"]
-
-
-# --------------------------------------------------------------------------- helpers
-
-def _call(fn, args, name):
-    """``(result, None)`` or ``(None, message)`` when calling ``fn(*args)`` fails."""
-    try:
-        return fn(*args), None
-    except Exception as exc:  # the student's function may raise anything
-        shown = ", ".join("image" if isinstance(a, np.ndarray) else repr(a) for a in args)
-        return None, f"{name}({shown}) raised {type(exc).__name__}: {exc}"
-
-
-def _not_callable(answer, signature):
-    if not callable(answer):
-        return (f"Expected a function {signature}, got {type(answer).__name__} {answer!r:.60}. "
-                "Pass the function itself (no parentheses).")
-    return None
-
-
-def _collect(fn, name, cases):
-    """``({case: int result}, None)`` or ``(None, message)`` when a call fails or returns a non-count."""
-    results = {}
-    for case in cases:
-        call = f"{name}({', '.join(map(str, case))})"
-        got, problem = _call(fn, case, name)
-        if problem:
-            return None, problem
-        problem = expect_int(got, name=f"{call}'s result")
-        if problem:
-            return None, problem
-        results[case] = int(got)
-    return results, None
-
-
-def _diagnose(results, right, mistakes, name, layer):
-    """Compare ``results`` with ``right(*case)``; name the first mistake that explains every case."""
-    wrong = [(case, got) for case, got in results.items() if got != right(*case)]
-    if not wrong:
-        return None
-    case, got = wrong[0]
-    call = f"{name}({', '.join(map(str, case))})"
-    for formula, message in mistakes:
-        if all(got_ == formula(*case_) for case_, got_ in results.items()):
-            return f"{call} returned {got:,}: {message}"
-    return (f"{call} returned {got:,}, which is not the number of parameters of {layer(*case)}. "
-            "Compare with Keras: build that model and call count_params().")
 
 
 # --------------------------------------------------------------------------- 01.1 dense
@@ -88,15 +41,11 @@ _DENSE_MISTAKES = [
 ]
 
 
-def _check_dense(fn):
-    problem = _not_callable(fn, "dense_params(height, width, channels, units)")
-    if problem:
-        return problem
-    results, problem = _collect(fn, "dense_params", _DENSE_CASES)
-    if problem:
-        return problem
-    return _diagnose(results, lambda h, w, c, u: (h * w * c + 1) * u, _DENSE_MISTAKES, "dense_params",
-                     lambda h, w, c, u: f"Flatten + Dense({u}) on a {h}x{w}x{c} input")
+_check_dense = FunctionProblem(
+    "dense_params", "dense_params(height, width, channels, units)", _DENSE_CASES,
+    lambda h, w, c, u: (h * w * c + 1) * u, mistakes=_DENSE_MISTAKES,
+    otherwise="{call} returned {got:,}, which is not the number of parameters of Flatten + Dense({case[3]}) "
+              "on a {case[0]}x{case[1]}x{case[2]} input. Compare with Keras: build that model and call count_params().")
 
 
 q1 = Exercise(
@@ -133,26 +82,26 @@ _CONV_MISTAKES = [
 ]
 
 
-def _check_conv(fn):
-    problem = _not_callable(fn, "conv_params(height, width, channels, kernel_size, filters)")
-    if problem:
-        return problem
-    results, problem = _collect(fn, "conv_params", _CONV_CASES)
-    if problem:
-        return problem
-    # the same layer on images of other sizes: does the count move?
-    resized = [(hh, ww, c, k, f) for h, w, c, k, f in _CONV_CASES[:3] for hh, ww in ((2 * h, 2 * w), (h + 1, w + 3))]
-    others, problem = _collect(fn, "conv_params", resized)
-    if problem:
-        return problem
-    for (h, w, c, k, f), (hh, ww, *_), got in zip(
-            [case for case in _CONV_CASES[:3] for _ in range(2)], resized, others.values()):
-        if got != results[(h, w, c, k, f)]:
+def _size_free(problem, fn, results):
+    """The same layer on images of other sizes: does the count move?"""
+    base = [(case, got) for case, got in zip(problem.cases[:3], results) for _ in range(2)]
+    resized = [(hh, ww, c, k, f) for h, w, c, k, f in problem.cases[:3] for hh, ww in ((2 * h, 2 * w), (h + 1, w + 3))]
+    others, message = problem.run(fn, resized)
+    if message:
+        return message
+    for ((h, w, c, k, f), got), (hh, ww, *_), other in zip(base, resized, others):
+        if other != got:
             return (f"Your count changes with the image size: conv_params({h}, {w}, {c}, {k}, {f}) = "
-                    f"{results[(h, w, c, k, f)]:,} but conv_params({hh}, {ww}, {c}, {k}, {f}) = {got:,}. "
+                    f"{got:,} but conv_params({hh}, {ww}, {c}, {k}, {f}) = {other:,}. "
                     "Which of a Conv2D layer's weights would need to know how big the image is?")
-    return _diagnose(results, lambda h, w, c, k, f: k * k * c * f + f, _CONV_MISTAKES, "conv_params",
-                     lambda h, w, c, k, f: f"Conv2D({f}, {k}) on a {h}x{w}x{c} input")
+    return None
+
+
+_check_conv = FunctionProblem(
+    "conv_params", "conv_params(height, width, channels, kernel_size, filters)", _CONV_CASES,
+    lambda h, w, c, k, f: k * k * c * f + f, mistakes=_CONV_MISTAKES, also=_size_free,
+    otherwise="{call} returned {got:,}, which is not the number of parameters of Conv2D({case[4]}, {case[3]}) "
+              "on a {case[0]}x{case[1]}x{case[2]} input. Compare with Keras: build that model and call count_params().")
 
 
 q2 = Exercise(
@@ -183,7 +132,7 @@ def _roll(image, dx, dy):
 
 
 def _check_shift(fn):
-    problem = _not_callable(fn, "shift_image(image, dx, dy)")
+    problem = expect_callable(fn, "shift_image(image, dx, dy)")
     if problem:
         return problem
     rng = np.random.default_rng(1)
@@ -192,7 +141,7 @@ def _check_shift(fn):
     for dx, dy in _SHIFT_CASES:
         original = image.copy()
         call = f"shift_image(image, {dx}, {dy}) on a 9x7 image"
-        got, problem = _call(fn, (image, dx, dy), "shift_image")
+        got, problem = try_call(fn, (image, dx, dy), f"shift_image(image, {dx}, {dy})")
         if problem and (dx < 0 or dy < 0):
             wrong_negative = wrong_negative or problem
             continue

@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from cnncourse import ops
-from cnncourse.exercises import Exercise, expect_array, expect_int
+from cnncourse.exercises import Exercise, FunctionProblem, expect_array, expect_int
 
 
 # ------------------------------------------------------------------ 02.1 output size
@@ -37,35 +37,22 @@ _MISTAKES = [  # (wrong formula, what is wrong), tried on every case
 ]
 
 
-def _check_conv_out(answer):
-    if not callable(answer):
-        return (f"conv_out should be a function conv_out(n, f, p, s) returning an int, "
-                f"got {type(answer).__name__}.")
-    results = []
-    for n, f, p, s in _CASES:
-        want = _true_size(n, f, p, s)
-        try:
-            got = answer(n, f, p, s)
-        except NotImplementedError:
-            return "conv_out raises NotImplementedError: write its body."
-        except Exception as exc:
-            return f"conv_out({n}, {f}, {p}, {s}) raised {type(exc).__name__}: {exc}."
-        if expect_int(got) is not None:
-            if isinstance(got, (float, np.floating)) and abs(got - want) < 1:
-                return (f"conv_out({n}, {f}, {p}, {s}) returns {got}, not a whole number: the window "
-                        "cannot stop part-way; round down (use //).")
-            return f"conv_out({n}, {f}, {p}, {s}) should return a whole number, got {got!r:.60}."
-        results.append(int(got))
-    wrong = [(case, got) for case, got in zip(_CASES, results) if got != _true_size(*case)]
-    if not wrong:
-        return None
-    (n, f, p, s), got = wrong[0]
-    where = (f"conv_out(n={n}, f={f}, p={p}, s={s}) returns {got}, which is wrong "
-             f"({len(wrong)} of {len(_CASES)} test cases are wrong).")
-    for formula, what in _MISTAKES:
-        if all(formula(*case) == got for case, got in zip(_CASES, results)):
-            return where + " " + what
-    return where
+def _whole(got, call, want):
+    """A result must be a whole number; a fraction near the right size means '/' instead of '//'."""
+    if expect_int(got) is not None:
+        if isinstance(got, (float, np.floating)) and abs(got - want) < 1:
+            return None, (f"{call} returns {got}, not a whole number: the window "
+                          "cannot stop part-way; round down (use //).")
+        return None, f"{call} should return a whole number, got {got!r:.60}."
+    return int(got), None
+
+
+_WHERE = ("conv_out(n={case[0]}, f={case[1]}, p={case[2]}, s={case[3]}) returns {got}, which is wrong "
+          "({wrong} of {total} test cases are wrong).")
+
+_check_conv_out = FunctionProblem("conv_out", "conv_out(n, f, p, s) returning an int", _CASES, _true_size,
+                                  returns=_whole, mistakes=_MISTAKES, said=_WHERE + " {mistake}", otherwise=_WHERE,
+                                  stub=True)
 
 
 q1 = Exercise(

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from cnncourse import ops
-from cnncourse.exercises import Exercise, expect_array, expect_int
+from cnncourse.exercises import Exercise, expect_array, expect_callable, expect_int, expect_keys, try_call
 
 
 # ------------------------------------------------------------------ 03.1 max pooling by hand
@@ -25,19 +25,17 @@ def _reference_pool(x, pool, stride, how="max"):
 
 
 def _check_max_pool(answer):
-    if not callable(answer):
-        return f"max_pool should be a function max_pool(x, pool, stride), got {type(answer).__name__}."
+    problem = expect_callable(answer, "max_pool(x, pool, stride)", name="max_pool")
+    if problem:
+        return problem
     rng = np.random.default_rng(3)
     for shape, pool, stride in _POOL_CASES:
         x = rng.normal(size=shape) - 0.5            # negatives too: a 0 start value is a bug
         want = _reference_pool(x, pool, stride)
         call = f"max_pool(x of shape {shape}, pool={pool}, stride={stride})"
-        try:
-            got = answer(x.copy(), pool, stride)
-        except NotImplementedError:
-            return "max_pool raises NotImplementedError: write its body."
-        except Exception as exc:
-            return f"{call} raised {type(exc).__name__}: {exc}."
+        got, problem = try_call(answer, (x.copy(), pool, stride), call, stub="max_pool")
+        if problem:
+            return problem
         problem = expect_array(got, None, call)
         if problem:
             return problem
@@ -182,14 +180,9 @@ COMMUTES = {
 
 
 def _check_commutes(answer):
-    if not isinstance(answer, dict):
-        return f"commutes should be a dict {{(pooling, activation): True/False}}, got {type(answer).__name__}."
-    missing = [k for k in COMMUTES if k not in answer]
-    if missing:
-        return f"commutes lacks the key(s) {missing}."
-    extra = [k for k in answer if k not in COMMUTES]
-    if extra:
-        return f"commutes has unexpected key(s) {extra!r:.100}; use exactly the keys of the statement."
+    problem = expect_keys(answer, COMMUTES, "commutes", "a dict {(pooling, activation): True/False}")
+    if problem:
+        return problem
     for key in COMMUTES:
         if not isinstance(answer[key], (bool, np.bool_)):
             return f"commutes[{key}] should be True or False, got {answer[key]!r:.40}."

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, expect_array, expect_int
+from cnncourse.exercises import Exercise, ValueProblem
 
 __all__ = ["q1", "q2", "q3", "q4", "q5",
            "LOGITS_Q1", "PRED_Q2", "TRUE_CLASS_Q2", "W_Q3", "X_Q3", "Y_Q3", "LR_Q3",
@@ -43,26 +43,6 @@ N_Q5 = np.array([[2.0, 0.0], [3.0, 0.0]])
 MARGIN_Q5 = 4.0
 
 
-def _real(answer, name="the answer"):
-    """``(value, None)`` for a real number (a 0-d or one-element array counts), else ``(None, message)``."""
-    if isinstance(answer, (bool, np.bool_)) or answer is None or isinstance(answer, (str, bytes)):
-        return None, f"{name} should be a number (a float), got {type(answer).__name__} {answer!r:.60}."
-    try:
-        arr = np.asarray(answer, dtype=float)
-    except (TypeError, ValueError):
-        return None, f"{name} should be a number (a float), got {type(answer).__name__}."
-    if arr.size != 1:
-        return None, f"{name} should be one number, got an array of shape {arr.shape}."
-    value = float(arr.reshape(()))
-    if not math.isfinite(value):
-        return None, f"{name} is {value}: NaN or infinite. Is a logarithm of 0 or a division by 0 hiding in it?"
-    return value, None
-
-
-def _close(a, b, tol=1e-3):
-    return abs(a - b) <= tol * max(1.0, abs(b))
-
-
 # --------------------------------------------------------------------------- 04.1 softmax
 
 def _softmax(z):
@@ -70,29 +50,27 @@ def _softmax(z):
     return e / e.sum()
 
 
-def _check_softmax(answer):
-    problem = expect_array(answer, shape=LOGITS_Q1.shape, name="probs_by_hand")
-    if problem:
-        return problem
-    got = np.asarray(answer, dtype=float)
-    right = _softmax(LOGITS_Q1)
-    if np.allclose(got, right, atol=1e-4):
-        return None
-    if np.allclose(got, np.exp(LOGITS_Q1), atol=1e-3):
-        return "These are the exponentials of the logits; they do not sum to 1 yet. One more step."
-    if np.allclose(got, LOGITS_Q1 / LOGITS_Q1.sum(), atol=1e-3):
-        return ("You divided the logits by their sum. Logits can be negative, so that is no probability: "
-                "softmax exponentiates first.")
-    if np.allclose(got, _softmax(-LOGITS_Q1), atol=1e-4):
-        return "The largest logit should get the largest probability; check the sign inside the exponential."
-    if np.allclose(np.sort(got), np.sort(right), atol=1e-4):
-        return "The right values, in the wrong order: probability i belongs to logit i."
-    if np.any(got < 0):
-        return "Probabilities cannot be negative."
+_PROBS = _softmax(LOGITS_Q1)
+
+
+def _softmax_otherwise(got):
     if abs(got.sum() - 1) > 1e-3:
         return f"Your probabilities sum to {got.sum():.4f}, not 1."
     return ("These numbers sum to 1 but are not the softmax of LOGITS_Q1: "
             "each should be exp(z_i) divided by the sum of exp(z_j).")
+
+
+_check_softmax = ValueProblem("probs_by_hand", _PROBS, [
+    (lambda got: np.allclose(got, np.exp(LOGITS_Q1), atol=1e-3),
+     "These are the exponentials of the logits; they do not sum to 1 yet. One more step."),
+    (lambda got: np.allclose(got, LOGITS_Q1 / LOGITS_Q1.sum(), atol=1e-3),
+     "You divided the logits by their sum. Logits can be negative, so that is no probability: "
+     "softmax exponentiates first."),
+    (_softmax(-LOGITS_Q1), "The largest logit should get the largest probability; check the sign inside the exponential."),
+    (lambda got: np.allclose(np.sort(got), np.sort(_PROBS), atol=1e-4),
+     "The right values, in the wrong order: probability i belongs to logit i."),
+    (lambda got: np.any(got < 0), "Probabilities cannot be negative."),
+], otherwise=_softmax_otherwise, kind="array", tol=1e-4, shape=LOGITS_Q1.shape)
 
 
 q1 = Exercise(
@@ -108,30 +86,23 @@ q1 = Exercise(
 
 # --------------------------------------------------------------------------- 04.2 cross-entropy
 
-def _check_ce(answer):
-    value, problem = _real(answer, "ce_by_hand")
-    if problem:
-        return problem
-    p = PRED_Q2
-    right = -math.log(p[TRUE_CLASS_Q2])
-    if _close(value, right):
-        return None
-    if _close(value, -right):
-        return ("Your loss is negative. A loss must be >= 0 and small for good predictions: "
-                "cross-entropy is MINUS the logarithm.")
-    if _close(value, -math.log10(p[TRUE_CLASS_Q2])) or _close(value, -math.log2(p[TRUE_CLASS_Q2])):
-        return "Right idea, wrong logarithm: Keras uses the natural logarithm (np.log)."
-    if _close(value, -math.log(p.max())):
-        return ("That is the loss the prediction would have if the most probable class were the true one. "
-                "Use the probability given to the TRUE class.")
-    if _close(value, -math.log(p[TRUE_CLASS_Q2 - 1])) or _close(value, -math.log(p[TRUE_CLASS_Q2 + 1])):
-        return "Off by one class: classes are numbered from 0, so class 2 is the third entry."
-    if _close(value, 1 - p[TRUE_CLASS_Q2]):
-        return "1 - p is not the cross-entropy; the cross-entropy takes a logarithm."
-    if _close(value, -np.sum(np.log(p))) or _close(value, -np.mean(np.log(p))):
-        return ("You took the logarithm of every probability. With a one-hot target only the true class's "
-                "term survives.")
-    return "Not the cross-entropy of PRED_Q2 for class TRUE_CLASS_Q2; write -sum_i y_i log p_i with a one-hot y."
+_P, _RIGHT_CE = PRED_Q2, -math.log(PRED_Q2[TRUE_CLASS_Q2])
+
+_check_ce = ValueProblem("ce_by_hand", _RIGHT_CE, [
+    (-_RIGHT_CE, "Your loss is negative. A loss must be >= 0 and small for good predictions: "
+                 "cross-entropy is MINUS the logarithm."),
+    ((-math.log10(_P[TRUE_CLASS_Q2]), -math.log2(_P[TRUE_CLASS_Q2])),
+     "Right idea, wrong logarithm: Keras uses the natural logarithm (np.log)."),
+    (-math.log(_P.max()), "That is the loss the prediction would have if the most probable class were the true one. "
+                          "Use the probability given to the TRUE class."),
+    ((-math.log(_P[TRUE_CLASS_Q2 - 1]), -math.log(_P[TRUE_CLASS_Q2 + 1])),
+     "Off by one class: classes are numbered from 0, so class 2 is the third entry."),
+    (1 - _P[TRUE_CLASS_Q2], "1 - p is not the cross-entropy; the cross-entropy takes a logarithm."),
+    ((-np.sum(np.log(_P)), -np.mean(np.log(_P))),
+     "You took the logarithm of every probability. With a one-hot target only the true class's "
+     "term survives."),
+], otherwise="Not the cross-entropy of PRED_Q2 for class TRUE_CLASS_Q2; write -sum_i y_i log p_i with a one-hot y.",
+    kind="number", tol=1e-3)
 
 
 q2 = Exercise(
@@ -147,27 +118,16 @@ q2 = Exercise(
 
 # --------------------------------------------------------------------------- 04.3 one gradient step
 
-def _check_step(answer):
-    value, problem = _real(answer, "w_after_step")
-    if problem:
-        return problem
-    w, x, y, lr = W_Q3, X_Q3, Y_Q3, LR_Q3
-    err = w * x - y
-    grad = 2 * err * x
-    right = w - lr * grad
-    if _close(value, right, 1e-6):
-        return None
-    if _close(value, w + lr * grad, 1e-6):
-        return "You stepped uphill: gradient descent moves AGAINST the gradient, so the loss grew."
-    if _close(value, w - lr * err * x, 1e-6):
-        return "Close: the derivative of (w*x - y)**2 has a factor you dropped (the power rule)."
-    if _close(value, w - lr * 2 * err, 1e-6):
-        return "Close: you forgot the chain rule's inner derivative d(w*x - y)/dw."
-    if _close(value, w - grad, 1e-6):
-        return "That step used a learning rate of 1; multiply the gradient by LR_Q3."
-    if _close(value, grad, 1e-6) or _close(value, -grad, 1e-6):
-        return "That is the gradient (or its negative); the answer is the NEW weight after the step."
-    return "Not the weight after one step of w <- w - lr * dL/dw with L(w) = (w*x - y)**2."
+_ERR = W_Q3 * X_Q3 - Y_Q3
+_GRAD = 2 * _ERR * X_Q3
+
+_check_step = ValueProblem("w_after_step", W_Q3 - LR_Q3 * _GRAD, [
+    (W_Q3 + LR_Q3 * _GRAD, "You stepped uphill: gradient descent moves AGAINST the gradient, so the loss grew."),
+    (W_Q3 - LR_Q3 * _ERR * X_Q3, "Close: the derivative of (w*x - y)**2 has a factor you dropped (the power rule)."),
+    (W_Q3 - LR_Q3 * 2 * _ERR, "Close: you forgot the chain rule's inner derivative d(w*x - y)/dw."),
+    (W_Q3 - _GRAD, "That step used a learning rate of 1; multiply the gradient by LR_Q3."),
+    ((_GRAD, -_GRAD), "That is the gradient (or its negative); the answer is the NEW weight after the step."),
+], otherwise="Not the weight after one step of w <- w - lr * dL/dw with L(w) = (w*x - y)**2.", kind="number", tol=1e-6)
 
 
 q3 = Exercise(
@@ -188,34 +148,23 @@ q3 = Exercise(
 _H, _C_IN, _K, _F, _POOL, _UNITS = 32, 3, 5, 16, 2, 64
 
 
-def _check_dense(answer):
-    problem = expect_int(answer, "dense_after_flatten")
-    if problem:
-        return problem
-    got = int(answer)
-    conv = _H - _K + 1                       # 28
-    flat = (conv // _POOL) ** 2 * _F         # 14*14*16 = 3136
-    right = flat * _UNITS + _UNITS
-    if got == right:
-        return None
-    if got == flat:
-        return "That is the length of the flattened vector; the question asks for the Dense layer's parameters."
-    if got == flat * _UNITS:
-        return "You counted the weights only: every unit also has a bias."
-    if got == conv * conv * _F * (_UNITS + 1) or got == conv * conv * _F * _UNITS + _UNITS:
-        return "You forgot the pooling layer: it shrinks the feature maps before Flatten."
-    if got == (_H // _POOL) ** 2 * _F * _UNITS + _UNITS:
-        return ("That assumes the convolution keeps the 32x32 size ('same' padding). "
-                "With padding='valid' a 5x5 kernel loses 4 pixels in each direction.")
-    conv_params = _K * _K * _C_IN * _F + _F
-    if got == right + conv_params:
-        return "That also counts the convolution's parameters; only the Dense layer's are asked."
-    if got == (conv // _POOL) ** 2 * _UNITS + _UNITS:
-        return "You forgot the channels: Flatten keeps all 16 feature maps, one value per pixel per map."
-    if got == ((conv // _POOL) ** 2 * _F) * _UNITS + 1:
-        return "A Dense layer has one bias per unit, not one for the layer."
-    return ("Not the Dense layer's parameter count. Work out the shape after each layer "
-            "(conv: n - k + 1; pool: halves), flatten it, then inputs * units + units.")
+_CONV = _H - _K + 1                       # 28
+_FLAT = (_CONV // _POOL) ** 2 * _F        # 14*14*16 = 3136
+
+_check_dense = ValueProblem("dense_after_flatten", _FLAT * _UNITS + _UNITS, [
+    (_FLAT, "That is the length of the flattened vector; the question asks for the Dense layer's parameters."),
+    (_FLAT * _UNITS, "You counted the weights only: every unit also has a bias."),
+    ((_CONV * _CONV * _F * (_UNITS + 1), _CONV * _CONV * _F * _UNITS + _UNITS),
+     "You forgot the pooling layer: it shrinks the feature maps before Flatten."),
+    ((_H // _POOL) ** 2 * _F * _UNITS + _UNITS, "That assumes the convolution keeps the 32x32 size ('same' padding). "
+                                                "With padding='valid' a 5x5 kernel loses 4 pixels in each direction."),
+    (_FLAT * _UNITS + _UNITS + _K * _K * _C_IN * _F + _F,
+     "That also counts the convolution's parameters; only the Dense layer's are asked."),
+    ((_CONV // _POOL) ** 2 * _UNITS + _UNITS,
+     "You forgot the channels: Flatten keeps all 16 feature maps, one value per pixel per map."),
+    (_FLAT * _UNITS + 1, "A Dense layer has one bias per unit, not one for the layer."),
+], otherwise="Not the Dense layer's parameter count. Work out the shape after each layer "
+             "(conv: n - k + 1; pool: halves), flatten it, then inputs * units + units.")
 
 
 q4 = Exercise(
@@ -241,29 +190,20 @@ def _triplet_terms(squared=True):
     return d_ap - d_an + MARGIN_Q5
 
 
-def _check_triplet(answer):
-    value, problem = _real(answer, "triplet_by_hand")
-    if problem:
-        return problem
-    terms = _triplet_terms(squared=True)
-    right = float(np.mean(np.maximum(terms, 0)))
-    if _close(value, right, 1e-4):
-        return None
-    if _close(value, float(np.mean(terms)), 1e-4):
-        return ("A triplet whose negative is already far enough should cost nothing: "
-                "you forgot the max(..., 0).")
-    if _close(value, float(np.sum(np.maximum(terms, 0))), 1e-4):
-        return "That is the sum over the two triplets; the loss is their mean."
-    plain = _triplet_terms(squared=False)
-    if _close(value, float(np.mean(np.maximum(plain, 0))), 1e-4) or _close(value, float(np.mean(plain)), 1e-4):
-        return "You used plain Euclidean distances; this exercise (like FaceNet) uses SQUARED distances."
-    swapped = -terms + 2 * MARGIN_Q5         # d_an - d_ap + margin
-    if _close(value, float(np.mean(np.maximum(swapped, 0))), 1e-4):
-        return ("Positive and negative are swapped: the loss is small when the anchor is CLOSE to the "
-                "positive, so d(a, p) enters with a plus sign.")
-    if value < 0:
-        return "A triplet loss is never negative."
-    return "Not the mean of max(d(a,p) - d(a,n) + margin, 0) with squared distances over the two triplets."
+_TERMS, _PLAIN = _triplet_terms(squared=True), _triplet_terms(squared=False)
+
+_check_triplet = ValueProblem("triplet_by_hand", float(np.mean(np.maximum(_TERMS, 0))), [
+    (float(np.mean(_TERMS)), "A triplet whose negative is already far enough should cost nothing: "
+                             "you forgot the max(..., 0)."),
+    (float(np.sum(np.maximum(_TERMS, 0))), "That is the sum over the two triplets; the loss is their mean."),
+    ((float(np.mean(np.maximum(_PLAIN, 0))), float(np.mean(_PLAIN))),
+     "You used plain Euclidean distances; this exercise (like FaceNet) uses SQUARED distances."),
+    (float(np.mean(np.maximum(-_TERMS + 2 * MARGIN_Q5, 0))),     # d_an - d_ap + margin
+     "Positive and negative are swapped: the loss is small when the anchor is CLOSE to the "
+     "positive, so d(a, p) enters with a plus sign."),
+    (lambda value: value < 0, "A triplet loss is never negative."),
+], otherwise="Not the mean of max(d(a,p) - d(a,n) + margin, 0) with squared distances over the two triplets.",
+    kind="number", tol=1e-4)
 
 
 q5 = Exercise(

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, expect_int
+from cnncourse.exercises import Exercise, ValueProblem, expect_keys
 
 LAYERS = ("conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "output")
 
@@ -34,15 +34,11 @@ def _as_shape(value):
 
 
 def _check_shapes_28(answer):
-    if not isinstance(answer, dict):
-        return (f"shapes_28 should be a dict mapping each layer name ({', '.join(LAYERS)}) "
-                f"to its output shape, got {type(answer).__name__}.")
-    missing = [name for name in LAYERS if name not in answer]
-    if missing:
-        return f"shapes_28 lacks the layer(s) {', '.join(missing)}."
-    extra = [name for name in answer if name not in LAYERS]
-    if extra:
-        return f"shapes_28 has keys that are not LeNet-5 layers: {extra!r:.80}."
+    problem = expect_keys(answer, LAYERS, "shapes_28",
+                          f"a dict mapping each layer name ({', '.join(LAYERS)}) to its output shape",
+                          missing="lacks the layer(s) {joined}", extra="has keys that are not LeNet-5 layers: {list!r:.80}")
+    if problem:
+        return problem
     for name in LAYERS:
         try:
             shape = _as_shape(answer[name])
@@ -95,31 +91,19 @@ q1 = Exercise(
 
 
 # ------------------------------------------------------------------ 05.2 receptive field
-def _check_receptive_field(answer):
-    problem = expect_int(answer, "rf_conv2")
-    if problem:
-        return problem
-    value = int(answer)
-    if value == 14:
-        return None
-    if value == 5:
-        return ("5 is the window of conv2 on pool1's map; follow it back through pool1 and conv1 "
-                "to the input pixels.")
-    if value == 9:
-        return ("9 = 5 + 4 would be right if pool1 were absent; pooling with stride 2 spreads "
-                "conv2's window over twice as many conv1 positions.")
-    if value == 10:
-        return ("10 covers the conv1 positions conv2 depends on; each conv1 unit itself looks at "
-                "a 5x5 patch of the input, which adds 4 more pixels.")
-    if value in (196, 100, 25):
-        return "Give the side of the square patch in pixels, not its area."
-    if value in (16, 18):
-        return ("Too large: neighbouring pool1 windows do not overlap, and neighbouring conv1 "
-                "windows share 4 of their 5 columns.")
-    if value == 32:
-        return "32 is the whole input; a conv2 unit sees only a patch of it."
-    return (f"{value} pixels is not the side of the input patch that one conv2 unit depends on; "
-            "work backwards one layer at a time.")
+_check_receptive_field = ValueProblem("rf_conv2", 14, [
+    (5, "5 is the window of conv2 on pool1's map; follow it back through pool1 and conv1 "
+        "to the input pixels."),
+    (9, "9 = 5 + 4 would be right if pool1 were absent; pooling with stride 2 spreads "
+        "conv2's window over twice as many conv1 positions."),
+    (10, "10 covers the conv1 positions conv2 depends on; each conv1 unit itself looks at "
+         "a 5x5 patch of the input, which adds 4 more pixels."),
+    ((196, 100, 25), "Give the side of the square patch in pixels, not its area."),
+    ((16, 18), "Too large: neighbouring pool1 windows do not overlap, and neighbouring conv1 "
+               "windows share 4 of their 5 columns."),
+    (32, "32 is the whole input; a conv2 unit sees only a patch of it."),
+], otherwise="{value} pixels is not the side of the input patch that one conv2 unit depends on; "
+             "work backwards one layer at a time.")
 
 
 q2 = Exercise(
@@ -147,26 +131,14 @@ _C3_CONNECTIONS = sum(len(row) for row in C3_TABLE)  # 60 input maps read, over 
 _C3_PARAMS = _C3_CONNECTIONS * 25 + len(C3_TABLE)  # 1,516
 
 
-def _check_c3_params(answer):
-    problem = expect_int(answer, "c3_params")
-    if problem:
-        return problem
-    value = int(answer)
-    if value == _C3_PARAMS:
-        return None
-    if value == 5 * 5 * 6 * 16 + 16:
-        return ("That is the count of the course's conv2, where every filter reads all 6 maps. "
-                "In C3 each filter reads only the maps its row of the table lists.")
-    if value == _C3_CONNECTIONS * 25:
-        return "Close: you forgot the biases — one per output map."
-    if value == _C3_CONNECTIONS * 26:
-        return "Too many biases: a filter has one bias, however many input maps it reads."
-    if value == _C3_CONNECTIONS * 25 + _C3_CONNECTIONS:
-        return "Too many biases: a filter has one bias, however many input maps it reads."
-    if value == 5 * 5 * 6 * 16:
-        return "That is the fully connected conv2 without biases; C3 reads fewer maps per filter."
-    return (f"{value} is not C3's parameter count. Count the input maps each of the 16 filters "
-            "reads, multiply by the kernel's size, and add the biases.")
+_check_c3_params = ValueProblem("c3_params", _C3_PARAMS, [
+    (5 * 5 * 6 * 16 + 16, "That is the count of the course's conv2, where every filter reads all 6 maps. "
+                          "In C3 each filter reads only the maps its row of the table lists."),
+    (_C3_CONNECTIONS * 25, "Close: you forgot the biases — one per output map."),
+    (_C3_CONNECTIONS * 26, "Too many biases: a filter has one bias, however many input maps it reads."),
+    (5 * 5 * 6 * 16, "That is the fully connected conv2 without biases; C3 reads fewer maps per filter."),
+], otherwise="{value} is not C3's parameter count. Count the input maps each of the 16 filters "
+             "reads, multiply by the kernel's size, and add the biases.")
 
 
 q3 = Exercise(

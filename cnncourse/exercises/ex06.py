@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, expect_int
+from cnncourse.exercises import Exercise, FunctionProblem, ValueProblem, expect_int
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -50,39 +50,24 @@ _SIDE_MISTAKES = [
 ]
 
 
-def _check_side(fn):
-    if not callable(fn):
-        return (f"Expected a function out_side(size, kernel, stride, pad), got {type(fn).__name__} "
-                f"{fn!r:.60}. Pass the function itself (no parentheses).")
-    results = {}
-    for case in _SIDE_CASES:
-        call = f"out_side{case}"
-        try:
-            got = fn(*case)
-        except Exception as exc:
-            return f"{call} raised {type(exc).__name__}: {exc}"
-        results[case] = got
-    wrong = [c for c, g in results.items() if not _same(g, _right_side(*c))]
-    if not wrong:
-        return None
-    case = wrong[0]
-    got = results[case]
-    for formula, message in _SIDE_MISTAKES:
-        if all(_same(results[c], formula(*c)) for c in _SIDE_CASES):
-            return f"out_side{case} returned {got!r}: {message}"
-    problem = expect_int(got, name=f"out_side{case}'s result")
-    if problem:
-        return problem
-    return (f"out_side{case} returned {got!r}, which is not the side of the output. Check it against "
-            "Keras: keras.layers.Conv2D(1, kernel, strides=stride).compute_output_shape(...) on a "
-            "zero-padded input.")
-
-
 def _same(got, want):
     try:
         return not isinstance(got, bool) and float(got) == float(want)
     except (TypeError, ValueError):
         return False
+
+
+def _side_otherwise(call, got, **_):
+    return expect_int(got, name=f"{call}'s result") or (
+        f"{call} returned {got!r}, which is not the side of the output. Check it against "
+        "Keras: keras.layers.Conv2D(1, kernel, strides=stride).compute_output_shape(...) on a "
+        "zero-padded input.")
+
+
+# results are compared as numbers: a float formula is named before the answer is refused for not being an int
+_check_side = FunctionProblem("out_side", "out_side(size, kernel, stride, pad)", _SIDE_CASES, _right_side,
+                              returns=None, same=_same, mistakes=_SIDE_MISTAKES, said="{call} returned {got!r}: {mistake}",
+                              otherwise=_side_otherwise)
 
 
 q1 = Exercise(
@@ -111,26 +96,17 @@ _SAVED = sum(one - two for one, two in _W.values())          # 1,413,120
 _CONV3_W = 3 * 3 * 256 * 384
 
 
-def _check_saved(answer):
-    problem = expect_int(answer, name="saved_by_two_gpus")
-    if problem:
-        return problem
-    n = int(answer)
-    if n == _SAVED:
-        return None
-    if n < 0 or n == -_SAVED:
-        return "a saving is a positive number: one tower minus two towers."
-    if n == _SAVED + (256 + 384 + 256) // 2:
-        return "the biases did not get fewer: every filter still has its one bias, on either GPU."
-    if n in (_W["conv2"][0] - _W["conv2"][1],):
-        return "that is what splitting only conv2 saves; two more layers are split in the paper."
-    if n == _SAVED + _CONV3_W // 2:
-        return ("conv3 is not split: its filters see the channels of both GPUs "
-                "(read the paper's Figure 2, or alexnet(groups=2)'s layers).")
-    if n in (62_378_344 - 60_000_000, 62_378_344, 60_965_224):
-        return "compute the difference layer by layer from the two models, not from the paper's rounded figure."
-    return (f"{n:,} is not the difference. Count, for conv2, conv4 and conv5, the weights of one tower "
-            "minus those of two towers (each filter sees half the input channels).")
+_check_saved = ValueProblem("saved_by_two_gpus", _SAVED, [
+    (lambda n: n < 0, "a saving is a positive number: one tower minus two towers."),
+    (_SAVED + (256 + 384 + 256) // 2,
+     "the biases did not get fewer: every filter still has its one bias, on either GPU."),
+    (_W["conv2"][0] - _W["conv2"][1], "that is what splitting only conv2 saves; two more layers are split in the paper."),
+    (_SAVED + _CONV3_W // 2, "conv3 is not split: its filters see the channels of both GPUs "
+                             "(read the paper's Figure 2, or alexnet(groups=2)'s layers)."),
+    ((62_378_344 - 60_000_000, 62_378_344, 60_965_224),
+     "compute the difference layer by layer from the two models, not from the paper's rounded figure."),
+], otherwise="{value:,} is not the difference. Count, for conv2, conv4 and conv5, the weights of one tower "
+             "minus those of two towers (each filter sees half the input channels).")
 
 
 q2 = Exercise(
@@ -152,23 +128,15 @@ q2 = Exercise(
 _FC6_224 = 5 * 5 * 256 * 4096 + 4096      # 26,218,496
 
 
-def _check_fc6(answer):
-    problem = expect_int(answer, name="fc6_params_224")
-    if problem:
-        return problem
-    n = int(answer)
-    if n == _FC6_224:
-        return None
-    if n == 5 * 5 * 256 * 4096:
-        return "the weights are right, but each of fc6's units also has a bias."
-    if n == 6 * 6 * 256 * 4096 + 4096:
-        return "that is fc6 for 227x227 inputs; follow the 224 pixels through conv1 and the three poolings."
-    if n in (4 * 4 * 256 * 4096 + 4096, 54 * 54 * 96 * 4096 + 4096):
-        return "the side of pool5 is off: apply the output-size formula to conv1, pool1, pool2 and pool5 in turn."
-    if n == 5 * 5 * 384 * 4096 + 4096:
-        return "pool5 follows conv5, which has 256 filters, not 384."
-    return (f"{n:,} is not fc6's parameter count at 224x224. Find pool5's shape (side x side x 256), "
-            "then count a weight per input and unit, and a bias per unit.")
+_check_fc6 = ValueProblem("fc6_params_224", _FC6_224, [
+    (5 * 5 * 256 * 4096, "the weights are right, but each of fc6's units also has a bias."),
+    (6 * 6 * 256 * 4096 + 4096,
+     "that is fc6 for 227x227 inputs; follow the 224 pixels through conv1 and the three poolings."),
+    ((4 * 4 * 256 * 4096 + 4096, 54 * 54 * 96 * 4096 + 4096),
+     "the side of pool5 is off: apply the output-size formula to conv1, pool1, pool2 and pool5 in turn."),
+    (5 * 5 * 384 * 4096 + 4096, "pool5 follows conv5, which has 256 filters, not 384."),
+], otherwise="{value:,} is not fc6's parameter count at 224x224. Find pool5's shape (side x side x 256), "
+             "then count a weight per input and unit, and a bias per unit.")
 
 
 q3 = Exercise(

@@ -16,39 +16,9 @@ wrong without giving the answer away.
 """
 from __future__ import annotations
 
-from cnncourse.exercises import Exercise, expect_int
+from cnncourse.exercises import Exercise, FunctionProblem, ValueProblem
 
 __all__ = ["q1", "q2", "q3", "q4"]
-
-
-def _call_all(fn, name, signature, cases):
-    if not callable(fn):
-        return None, (f"Expected a function {name}{signature}, got {type(fn).__name__} {fn!r:.60}. "
-                      "Pass the function itself (no parentheses).")
-    results = {}
-    for case in cases:
-        call = f"{name}({', '.join(map(str, case))})"
-        try:
-            got = fn(*case)
-        except Exception as exc:
-            return None, f"{call} raised {type(exc).__name__}: {exc}"
-        problem = expect_int(got, name=f"{call}'s result")
-        if problem:
-            return None, problem
-        results[case] = int(got)
-    return results, None
-
-
-def _diagnose(results, right, mistakes, name):
-    wrong = [case for case, got in results.items() if got != right(*case)]
-    if not wrong:
-        return None
-    case = wrong[0]
-    call = f"{name}({', '.join(map(str, case))})"
-    for formula, message in mistakes:
-        if all(got == formula(*c) for c, got in results.items()):
-            return f"{call} returned {results[case]:,}: {message}"
-    return None, call
 
 
 # --------------------------------------------------------------------------- 07.1 stack params
@@ -64,17 +34,11 @@ _STACK_MISTAKES = [
 ]
 
 
-def _check_stack(fn):
-    results, problem = _call_all(fn, "stack_params", "(n_layers, kernel, channels)", _STACK_CASES)
-    if problem:
-        return problem
-    right = lambda n, k, c: n * (k * k * c * c + c)  # noqa: E731
-    found = _diagnose(results, right, _STACK_MISTAKES, "stack_params")
-    if found is None or isinstance(found, str):
-        return found
-    _, call = found
-    return (f"{call} is wrong. Build that stack in Keras (Conv2D(channels, kernel, padding='same') "
-            "n_layers times on a (8, 8, channels) input) and compare with count_params().")
+_check_stack = FunctionProblem(
+    "stack_params", "stack_params(n_layers, kernel, channels)", _STACK_CASES, lambda n, k, c: n * (k * k * c * c + c),
+    mistakes=_STACK_MISTAKES,
+    otherwise="{call} is wrong. Build that stack in Keras (Conv2D(channels, kernel, padding='same') "
+              "n_layers times on a (8, 8, channels) input) and compare with count_params().")
 
 
 q1 = Exercise(
@@ -106,16 +70,10 @@ _FIELD_MISTAKES = [
 ]
 
 
-def _check_field(fn):
-    results, problem = _call_all(fn, "stack_field", "(n_layers)", _FIELD_CASES)
-    if problem:
-        return problem
-    found = _diagnose(results, lambda n: 2 * n + 1, _FIELD_MISTAKES, "stack_field")
-    if found is None or isinstance(found, str):
-        return found
-    _, call = found
-    return (f"{call} is wrong. Draw one unit of the last layer and mark, layer by layer going down, "
-            "which pixels it depends on.")
+_check_field = FunctionProblem(
+    "stack_field", "stack_field(n_layers)", _FIELD_CASES, lambda n: 2 * n + 1, mistakes=_FIELD_MISTAKES,
+    otherwise="{call} is wrong. Draw one unit of the last layer and mark, layer by layer going down, "
+              "which pixels it depends on.")
 
 
 q2 = Exercise(
@@ -136,26 +94,16 @@ q2 = Exercise(
 _FIELD_B3 = 40     # conv,conv,pool,conv,conv,pool,conv,conv,conv
 
 
-def _check_block3(answer):
-    problem = expect_int(answer, name="field_block3")
-    if problem:
-        return problem
-    n = int(answer)
-    if n == _FIELD_B3:
-        return None
-    if n == 15:
-        return ("the poolings are left out: they widen the view too, and double the step of every "
-                "layer after them.")
-    if n == 17:
-        return ("the poolings' strides are ignored: after a 2x2 pooling with stride 2, neighbouring units "
-                "are 2 input pixels apart (4 after the second), so later 3x3 layers widen the view faster.")
-    if n == 44:
-        return "block3_pool is not part of it: stop at block3_conv3's output."
-    if n in (48, 30, 32):
-        return ("close, but recount: each layer adds (kernel - 1) x (product of the strides of the layers "
-                "before it).")
-    return (f"{n} is not it. Walk through the nine layers up to block3_conv3 with the formula "
-            "r += (kernel - 1) * jump; jump *= stride.")
+_check_block3 = ValueProblem("field_block3", _FIELD_B3, [
+    (15, "the poolings are left out: they widen the view too, and double the step of every "
+         "layer after them."),
+    (17, "the poolings' strides are ignored: after a 2x2 pooling with stride 2, neighbouring units "
+         "are 2 input pixels apart (4 after the second), so later 3x3 layers widen the view faster."),
+    (44, "block3_pool is not part of it: stop at block3_conv3's output."),
+    ((48, 30, 32), "close, but recount: each layer adds (kernel - 1) x (product of the strides of the layers "
+                   "before it)."),
+], otherwise="{value} is not it. Walk through the nine layers up to block3_conv3 with the formula "
+             "r += (kernel - 1) * jump; jump *= stride.")
 
 
 q3 = Exercise(
@@ -178,23 +126,14 @@ q3 = Exercise(
 _GAP = 512 * 4096 + 4096      # 2,101,248
 
 
-def _check_gap(answer):
-    problem = expect_int(answer, name="fc1_after_gap")
-    if problem:
-        return problem
-    n = int(answer)
-    if n == _GAP:
-        return None
-    if n == 512 * 4096:
-        return "the weights are right; the 4096 units also have a bias each."
-    if n == 7 * 7 * 512 * 4096 + 4096:
-        return "that is fc1 after Flatten; global average pooling first averages each of the 512 maps to one number."
-    if n == 7 * 7 * 4096 + 4096:
-        return "global pooling removes the 7x7 positions, not the 512 channels."
-    if n == 512 + 4096:
-        return "a Dense layer has a weight for every (input, unit) pair."
-    return (f"{n:,} is not it. After GlobalAveragePooling2D the vector has one number per channel of "
-            "block5_pool; count fc1's weights and biases on that.")
+_check_gap = ValueProblem("fc1_after_gap", _GAP, [
+    (512 * 4096, "the weights are right; the 4096 units also have a bias each."),
+    (7 * 7 * 512 * 4096 + 4096,
+     "that is fc1 after Flatten; global average pooling first averages each of the 512 maps to one number."),
+    (7 * 7 * 4096 + 4096, "global pooling removes the 7x7 positions, not the 512 channels."),
+    (512 + 4096, "a Dense layer has a weight for every (input, unit) pair."),
+], otherwise="{value:,} is not it. After GlobalAveragePooling2D the vector has one number per channel of "
+             "block5_pool; count fc1's weights and biases on that.")
 
 
 q4 = Exercise(

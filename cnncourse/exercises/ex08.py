@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, expect_array
+from cnncourse.exercises import Exercise, ValueProblem, expect_array
 
 __all__ = ["q1", "q2", "q3", "LINEAR_W", "LINEAR_B", "IMAGE", "CAM_A", "CAM_GRADS", "linear_model"]
 
@@ -104,35 +104,28 @@ def _softmax_grad():
     return (p[_CLASS] * (LINEAR_W[:, _CLASS] - LINEAR_W @ p)).reshape(8, 8)
 
 
+_W3 = LINEAR_W[:, _CLASS].reshape(8, 8)
+_SOFT = _softmax_grad()
+
+_SALIENCY = ValueProblem("linear_saliency", np.abs(_W3), [
+    (_W3, "Those are the signed gradients; a saliency map takes their absolute value."),
+    (np.abs(_W3).T, "The map is transposed: the flattened pixel i sits at row i // 8, column i % 8."),
+    ((np.abs(_SOFT), _SOFT), "That is the gradient of the softmax probability; saliency uses the class score before "
+                             "the softmax (it does not depend on the other classes)."),
+    *[(np.abs(LINEAR_W[:, c].reshape(8, 8)), f"That is the saliency of class {c}; the exercise asks for class {_CLASS}.")
+      for c in range(10) if c != _CLASS],
+    (np.abs(_W3 * IMAGE[..., 0]), "You multiplied by the image (that is 'gradient x input', another attribution method); "
+                                  "vanilla saliency is the gradient alone."),
+], otherwise="Not the saliency map: for scores = x @ W + b, what is d score_3 / d x? It is the same for every image.",
+    kind="array", tol=1e-4, shape=(8, 8))
+
+
 def _check_linear_saliency(answer):
     problem = expect_array(answer, name="linear_saliency")   # numbers at all? (a function, a string: no)
     if problem:
         return problem
     arr = np.asarray(answer, dtype=float)
-    if arr.shape == (8, 8, 1):
-        arr = arr[..., 0]
-    problem = expect_array(arr, shape=(8, 8), name="linear_saliency")
-    if problem:
-        return problem
-    w = LINEAR_W[:, _CLASS].reshape(8, 8)
-    if np.allclose(arr, np.abs(w), atol=1e-4):
-        return None
-    if np.allclose(arr, w, atol=1e-4):
-        return "Those are the signed gradients; a saliency map takes their absolute value."
-    if np.allclose(arr, np.abs(w).T, atol=1e-4):
-        return "The map is transposed: the flattened pixel i sits at row i // 8, column i % 8."
-    soft = _softmax_grad()
-    if np.allclose(arr, np.abs(soft), atol=1e-4) or np.allclose(arr, soft, atol=1e-4):
-        return ("That is the gradient of the softmax probability; saliency uses the class score before "
-                "the softmax (it does not depend on the other classes).")
-    for c in range(10):
-        if c != _CLASS and np.allclose(arr, np.abs(LINEAR_W[:, c].reshape(8, 8)), atol=1e-4):
-            return f"That is the saliency of class {c}; the exercise asks for class {_CLASS}."
-    if np.allclose(arr, np.abs(w * IMAGE[..., 0]), atol=1e-4):
-        return ("You multiplied by the image (that is 'gradient x input', another attribution method); "
-                "vanilla saliency is the gradient alone.")
-    return ("Not the saliency map: for scores = x @ W + b, what is d score_3 / d x? It is the same for "
-            "every image.")
+    return _SALIENCY(arr[..., 0] if arr.shape == (8, 8, 1) else arr)
 
 
 q2 = Exercise(
@@ -168,27 +161,21 @@ _ALPHA = CAM_GRADS.mean(axis=(0, 1))
 _RIGHT = _cam(lambda: (CAM_A * _ALPHA).sum(-1))
 
 
-def _check_cam(answer):
-    problem = expect_array(answer, shape=(4, 4), name="cam_by_hand")
-    if problem:
-        return problem
-    arr = np.asarray(answer, dtype=float)
-    if np.allclose(arr, _RIGHT, atol=1e-3):
-        return None
-    weighted = (CAM_A * _ALPHA).sum(-1)
-    if np.allclose(arr, weighted, atol=1e-3) or np.allclose(arr, weighted / np.abs(weighted).max(), atol=1e-3):
-        return "Negative values remain: Grad-CAM keeps only what speaks *for* the class (a ReLU)."
-    if np.allclose(arr, np.maximum(weighted, 0), atol=1e-3):
-        return "Right map, but scale it so that its maximum is 1."
-    if np.allclose(arr, _cam(lambda: (CAM_A * CAM_GRADS).sum(-1)), atol=1e-3):
-        return ("You weighted each position by its own gradient; Grad-CAM gives each *channel* one "
-                "weight, the gradient averaged over all positions.")
-    if np.allclose(arr, _cam(lambda: CAM_A.mean(-1) * CAM_GRADS.mean(-1)), atol=1e-3) or np.allclose(
-            arr, _cam(lambda: CAM_A.sum(-1) * CAM_GRADS.mean(-1)), atol=1e-3):
-        return "The gradients are averaged over the positions (axes 0 and 1), not over the channels."
-    if np.allclose(arr, _cam(lambda: (CAM_A * np.abs(_ALPHA)).sum(-1)), atol=1e-3):
-        return "The channel weights keep their sign: a channel whose gradient is negative counts against."
-    return "Not the Grad-CAM map: weights = mean of the gradients over positions; map = ReLU(sum of weight x map); divide by the max."
+_WEIGHTED = (CAM_A * _ALPHA).sum(-1)
+
+_check_cam = ValueProblem("cam_by_hand", _RIGHT, [
+    ((_WEIGHTED, _WEIGHTED / np.abs(_WEIGHTED).max()),
+     "Negative values remain: Grad-CAM keeps only what speaks *for* the class (a ReLU)."),
+    (np.maximum(_WEIGHTED, 0), "Right map, but scale it so that its maximum is 1."),
+    (_cam(lambda: (CAM_A * CAM_GRADS).sum(-1)),
+     "You weighted each position by its own gradient; Grad-CAM gives each *channel* one "
+     "weight, the gradient averaged over all positions."),
+    ((_cam(lambda: CAM_A.mean(-1) * CAM_GRADS.mean(-1)), _cam(lambda: CAM_A.sum(-1) * CAM_GRADS.mean(-1))),
+     "The gradients are averaged over the positions (axes 0 and 1), not over the channels."),
+    (_cam(lambda: (CAM_A * np.abs(_ALPHA)).sum(-1)),
+     "The channel weights keep their sign: a channel whose gradient is negative counts against."),
+], otherwise="Not the Grad-CAM map: weights = mean of the gradients over positions; map = ReLU(sum of weight x map); "
+             "divide by the max.", kind="array", tol=1e-3, shape=(4, 4))
 
 
 q3 = Exercise(

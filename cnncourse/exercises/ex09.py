@@ -16,36 +16,17 @@ Boxes are ``(y_min, x_min, y_max, x_max)`` in pixels with the max **exclusive**,
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from cnncourse.applications import box_iou, mask_to_box
-from cnncourse.exercises import Exercise
+from cnncourse.exercises import Exercise, FunctionProblem, expect_callable, to_float, try_call
 
 __all__ = ["q1", "q2", "q3", "q4", "TRAP_MASK", "CANDIDATE_SIDES"]
-
-
-def _not_callable(answer, signature):
-    if not callable(answer):
-        return (f"Expected a function {signature}, got {type(answer).__name__} {answer!r:.60}. "
-                "Pass the function itself (no parentheses).")
-    return None
 
 
 def _sentence(parts):
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "."
-
-
-def _number(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.size == 1 and np.issubdtype(value.dtype, np.number):
-        return float(value.reshape(()))
-    return None
 
 
 # --------------------------------------------------------------------------- 09.1 box IoU
@@ -114,35 +95,25 @@ _IOU_MISTAKES = [
 ]
 
 
-def _check_iou(fn):
-    problem = _not_callable(fn, "(box_a, box_b) -> float")
-    if problem:
-        return problem
-    results = []
-    for a, b in _IOU_CASES:
-        try:
-            got = fn(a, b)
-        except Exception as exc:
-            return f"my_box_iou({a}, {b}) raised {type(exc).__name__}: {exc}"
-        value = _number(got)
-        if value is None:
-            return f"my_box_iou({a}, {b}) returned {got!r:.60}; it should return one number."
-        results.append(value)
-    right = [box_iou(a, b) for a, b in _IOU_CASES]
-    if np.allclose(results, right, atol=1e-6):
-        swapped = [_number(fn(b, a)) for a, b in _IOU_CASES]
-        if not np.allclose(swapped, right, atol=1e-6):
-            return "IoU is symmetric, but my_box_iou(b, a) differs from my_box_iou(a, b) on some boxes."
-        return None
-    for formula, message in _IOU_MISTAKES:
-        if np.allclose(results, [formula(a, b) for a, b in _IOU_CASES], atol=1e-6):
-            return message
-    k = int(np.argmax(~np.isclose(results, right, atol=1e-6)))
-    a, b = _IOU_CASES[k]
+def _iou_otherwise(call, got, results, **_):
     if any(v < 0 or v > 1 for v in results):
-        return f"my_box_iou({a}, {b}) returned {results[k]:.4g}: an IoU lies between 0 and 1."
-    return (f"my_box_iou({a}, {b}) returned {results[k]:.4g}, which is wrong. Draw the two boxes on "
+        return f"{call} returned {got:.4g}: an IoU lies between 0 and 1."
+    return (f"{call} returned {got:.4g}, which is wrong. Draw the two boxes on "
             "squared paper and count the pixels of their intersection and of their union.")
+
+
+_IOU = FunctionProblem("my_box_iou", "(box_a, box_b) -> float", _IOU_CASES, box_iou, returns="number",
+                       same=lambda got, want: bool(np.isclose(got, want, atol=1e-6)), mistakes=_IOU_MISTAKES,
+                       said="{mistake}", otherwise=_iou_otherwise)
+
+
+def _check_iou(fn):
+    problem = _IOU(fn)
+    if problem is None:     # right on every case: and with the boxes swapped?
+        swapped, problem = _IOU.run(fn, [(b, a) for a, b in _IOU_CASES], _IOU.wants)
+        if problem is None and not np.allclose(swapped, _IOU.wants, atol=1e-6):
+            return "IoU is symmetric, but my_box_iou(b, a) differs from my_box_iou(a, b) on some boxes."
+    return problem
 
 
 q1 = Exercise(
@@ -184,7 +155,7 @@ def _check_trap(answer):
         return ("Expected a tuple of 3 numbers: (pixel accuracy of the all-background prediction, "
                 "the digit's IoU for that prediction, the digit's IoU when its whole bounding box is "
                 "predicted as digit).")
-    values = [_number(v) for v in answer]
+    values = [to_float(v) for v in answer]
     if any(v is None for v in values):
         return "Each of the 3 entries should be a number."
     acc, iou_bg, iou_box = values
@@ -247,19 +218,17 @@ def _tight_cases():
 
 
 def _check_tight(fn):
-    problem = _not_callable(fn, "(mask) -> (y_min, x_min, y_max, x_max) or None")
+    problem = expect_callable(fn, "(mask) -> (y_min, x_min, y_max, x_max) or None")
     if problem:
         return problem
-    try:
-        empty = fn(np.zeros((5, 5), bool))
-    except Exception as exc:
-        return f"my_tight_box on an empty mask raised {type(exc).__name__}: {exc}; it should return None."
+    empty, problem = try_call(fn, (np.zeros((5, 5), bool),), "my_tight_box on an empty mask")
+    if problem:
+        return problem + "; it should return None."
     got_all = []
     for m in _tight_cases():
-        try:
-            got = fn(m.copy())
-        except Exception as exc:
-            return f"my_tight_box raised {type(exc).__name__}: {exc}"
+        got, problem = try_call(fn, (m.copy(),), "my_tight_box")
+        if problem:
+            return problem
         try:
             got = tuple(int(v) for v in got)
         except (TypeError, ValueError):
