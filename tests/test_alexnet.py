@@ -1,16 +1,18 @@
-"""AlexNet builders and the shared arithmetic of cnncourse.models.common."""
+"""AlexNet builders, the layers they use (cnncourse.layers), the size arithmetic they rest on
+(cnncourse.ops) and the SGD training set-up of notebooks 06 and 07 (cnncourse.train, cnncourse.device)."""
 import numpy as np
 import pytest
 
 import keras  # noqa: E402  (required: requirements.txt)
 
-from cnncourse.models import common  # noqa: E402
+from cnncourse import device  # noqa: E402
+from cnncourse.device import gpu_available, gpu_compute_capability, use_mixed_precision  # noqa: E402
+from cnncourse.layers import LocalResponseNormalization, RandomShift, augmentation  # noqa: E402
 from cnncourse.models import alexnet, alexnet_cifar  # noqa: E402
-from cnncourse.models.alexnet import FULL_MIN_SIDE, PARAMS, TOTAL_PARAMS  # noqa: E402
-from cnncourse.models.common import (EpochTimer, LocalResponseNormalization, augmentation,  # noqa: E402
-                                     compile_sgd, conv_output_size, count_macs, macs_by_layer,
-                                     gpu_available, gpu_compute_capability, one_cycle_schedule,
-                                     params_by_layer, receptive_field, use_mixed_precision)
+from cnncourse.models.alexnets import FULL_MIN_SIDE, PARAMS, TOTAL_PARAMS  # noqa: E402
+from cnncourse.ops import (conv_output_size, count_macs, macs_by_layer, params_by_layer,  # noqa: E402
+                           receptive_field)
+from cnncourse.train import EpochTimer, compile_sgd, one_cycle_schedule  # noqa: E402
 
 
 def conv_params(k, c_in, c_out, groups=1):
@@ -78,20 +80,20 @@ def test_full_macs(full):
     assert 1.0e9 < count_macs(full) < 1.2e9
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(input_shape=(66, 66, 3)), r"input_shape must be .* >= 67"),
-    (dict(input_shape=(227, 227)), "input_shape must be"),
-    (dict(input_shape="227"), "input_shape must be"),
-    (dict(input_shape=(227.0, 227, 3)), "input_shape must be"),
-    (dict(num_classes=1), "num_classes must be a whole number >= 2"),
-    (dict(groups=3), "groups must be 1 .* or 2"),
-    (dict(groups=True), "groups must be 1"),
-    (dict(lrn="yes"), "lrn must be True or False"),
-    (dict(dropout=1.0), "dropout must be in"),
-    (dict(dropout="half"), "dropout must be a number"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(input_shape=(66, 66, 3)), ValueError, r"input_shape must be .* >= 67"),
+    (dict(input_shape=(227, 227)), ValueError, "input_shape must be"),
+    (dict(input_shape="227"), TypeError, "input_shape must be"),
+    (dict(input_shape=(227.0, 227, 3)), TypeError, "input_shape must be"),
+    (dict(num_classes=1), ValueError, "num_classes must be a whole number >= 2"),
+    (dict(groups=3), ValueError, "groups must be 1 .* or 2"),
+    (dict(groups=True), ValueError, "groups must be 1"),
+    (dict(lrn="yes"), TypeError, "lrn must be True or False"),
+    (dict(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\)"),
+    (dict(dropout="half"), TypeError, "dropout must be a number"),
 ])
-def test_full_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_full_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         alexnet(**kwargs)
 
 
@@ -126,16 +128,23 @@ def test_cifar_variant_options():
     assert alexnet_cifar().get_layer("augment") is not None
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(input_shape=(8, 8, 3)), r"input_shape must be .* >= 9"),
-    (dict(batch_norm=1), "batch_norm must be True or False"),
-    (dict(augment=None), "augment must be True or False"),
-    (dict(dense_units=0), "dense_units must be a whole number >= 1"),
-    (dict(num_classes=10.5), "num_classes"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(input_shape=(8, 8, 3)), ValueError, r"input_shape must be .* >= 9"),
+    (dict(batch_norm=1), TypeError, "batch_norm must be True or False"),
+    (dict(augment=None), TypeError, "augment must be True or False"),
+    (dict(dense_units=0), ValueError, "dense_units must be a whole number >= 1"),
+    (dict(dense_units=1.5), TypeError, "dense_units must be a whole number >= 1"),
+    (dict(num_classes=10.5), TypeError, "num_classes"),
 ])
-def test_cifar_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_cifar_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         alexnet_cifar(**kwargs)
+
+
+def test_cifar_variant_takes_numpy_integers_like_vgg_cifar():
+    """dense_units and num_classes accept NumPy integers, as in vgg_cifar (one checker for both)."""
+    model = alexnet_cifar(dense_units=np.int64(16), num_classes=np.int32(3), augment=False)
+    assert model.get_layer("fc6").units == 16 and model.output.shape == (None, 3)
 
 
 # ----------------------------------------------------------------- local response normalization
@@ -162,8 +171,10 @@ def test_lrn_config_round_trip_and_errors():
     assert (clone.depth_radius, clone.bias, clone.alpha, clone.beta) == (1, 1.0, 0.5, 0.5)
     with pytest.raises(ValueError, match="depth_radius must be a whole number >= 0"):
         LocalResponseNormalization(depth_radius=-1)
-    with pytest.raises(ValueError, match="beta must be a number >= 0"):
+    with pytest.raises(TypeError, match="beta must be a number >= 0"):
         LocalResponseNormalization(beta="big")
+    with pytest.raises(ValueError, match="beta must be a number >= 0"):
+        LocalResponseNormalization(beta=-1.0)
 
 
 # ----------------------------------------------------------------- arithmetic helpers
@@ -174,13 +185,16 @@ def test_conv_output_size():
     assert conv_output_size(224, 11, 4, padding=2) == 55     # torchvision's AlexNet pads by 2
     assert conv_output_size(55, 3, 2) == 27
     assert conv_output_size(32, 5, 2, "same") == 16
-    assert conv_output_size(3, 5) == 0
-    for bad, match in [(dict(size=0), "size must be"), (dict(kernel=2.5), "kernel must be"),
-                       (dict(stride=0), "stride must be"), (dict(padding="full"), "padding must be"),
-                       (dict(padding=-1), "padding must be")]:
-        args = dict(size=10, kernel=3, stride=1, padding="valid")
+    with pytest.raises(ValueError, match="does not fit even once"):   # no output of size 0
+        conv_output_size(3, 5)
+    for bad, error, match in [(dict(n=0), ValueError, "n must be"),
+                              (dict(kernel_size=2.5), TypeError, "kernel_size must be"),
+                              (dict(stride=0), ValueError, "stride must be"),
+                              (dict(padding="full"), ValueError, "padding must be"),
+                              (dict(padding=-1), ValueError, "padding must be")]:
+        args = dict(n=10, kernel_size=3, stride=1, padding="valid")
         args.update(bad)
-        with pytest.raises(ValueError, match=match):
+        with pytest.raises(error, match=match):
             conv_output_size(**args)
 
 
@@ -268,13 +282,11 @@ def test_augmentation_is_a_flip_and_whole_pixel_shift():
     assert [type(layer).__name__ for layer in augmentation(flip=False).layers] == ["RandomShift"]
     with pytest.raises(ValueError, match="shift must be smaller than image_size"):
         augmentation(shift=32, image_size=32)
-    with pytest.raises(ValueError, match="flip must be True or False"):
+    with pytest.raises(TypeError, match="flip must be True or False"):
         augmentation(flip="horizontal")
 
 
 def test_random_shift_draws_a_shift_per_image_with_zero_fill():
-    from cnncourse.models.common import RandomShift
-
     x = np.random.default_rng(3).random((32, 9, 9, 2)).astype("float32") + 1.0
     out = keras.ops.convert_to_numpy(RandomShift(3, seed=1)(x, training=True))
     seen = set()
@@ -304,7 +316,7 @@ def test_one_cycle_schedule_shape_and_errors():
     assert float(no_warmup(0)) == pytest.approx(0.1)
     for kwargs, match in [(dict(peak_learning_rate=0), "peak_learning_rate must be a number > 0"),
                           (dict(total_steps=1), "total_steps must be a whole number >= 2"),
-                          (dict(warmup_fraction=1.0), "warmup_fraction must be in")]:
+                          (dict(warmup_fraction=1.0), r"warmup_fraction must be a number in \[0, 1\)")]:
         args = dict(peak_learning_rate=0.1, total_steps=10)
         args.update(kwargs)
         with pytest.raises(ValueError, match=match):
@@ -324,7 +336,7 @@ def test_a_training_step_learns_and_timer_records():
     model.fit(x, y, batch_size=16, epochs=4, verbose=0, callbacks=[timer])
     assert len(timer.seconds) == 4 and all(t > 0 for t in timer.seconds)
     assert model.evaluate(x, y, verbose=0)[0] < before
-    with pytest.raises(ValueError, match="momentum must be in"):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
         compile_sgd(model, 0.1, momentum=1.5)
 
 
@@ -339,6 +351,6 @@ def test_use_mixed_precision_switch():
             use_mixed_precision("yes")
         if not gpu_available():                            # no GPU: the CPU's bfloat16 decides
             assert gpu_compute_capability() is None
-            assert use_mixed_precision("auto") == common.choose_precision()[0]
+            assert use_mixed_precision("auto") == device.choose_precision()[0]
     finally:
         keras.mixed_precision.set_global_policy("float32")

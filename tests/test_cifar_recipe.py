@@ -6,10 +6,10 @@ from benchmark_helpers import load_benchmark
 import keras
 
 from cnncourse import cifar_recipe as R
+from cnncourse import device
+from cnncourse.layers import MIN_WHITENING_IMAGES, Dirac, PatchWhitening, ScaledBias, patch_whitening_kernel
 from cnncourse.models import vgg7_cifar
-from cnncourse.models import common
-from cnncourse.models.layers import (MIN_WHITENING_IMAGES, Dirac, PatchWhitening, ScaledBias,
-                                     patch_whitening_kernel)
+from cnncourse.train import FlipShiftBatches, TriangularSchedule
 
 
 def correlated_images(n=64, side=12, seed=0):
@@ -66,9 +66,9 @@ def test_whitening_refuses_bad_images(images, error, match):
 def test_whitening_argument_checks():
     with pytest.raises(TypeError, match="patch must be a whole number"):
         PatchWhitening(patch=2.0)
-    with pytest.raises(ValueError, match="patch must be >= 1"):
+    with pytest.raises(ValueError, match="patch must be a whole number >= 1"):
         PatchWhitening(patch=0)
-    with pytest.raises(ValueError, match="eps must be > 0"):
+    with pytest.raises(ValueError, match="eps must be a number > 0"):
         PatchWhitening(eps=0)
     layer = PatchWhitening()
     layer.build((None, 8, 8, 3))
@@ -101,7 +101,7 @@ def test_scaled_bias_multiplies_the_learning_rate_by_scale_squared():
         model.train_on_batch(x, target)
         moved[scale] = float(keras.ops.convert_to_numpy(model(x))[0, 0])
     assert moved[8.0] == pytest.approx(64 * moved[1.0], rel=1e-4)
-    with pytest.raises(ValueError, match="scale must be > 0"):
+    with pytest.raises(ValueError, match="scale must be a number > 0"):
         ScaledBias(scale=0)
     with pytest.raises(TypeError, match="scale must be a number"):
         ScaledBias(scale="big")
@@ -139,7 +139,7 @@ def test_vgg7_cifar_outputs_float32_logits_under_mixed_precision():
     ({"widths": (64, 0, 5)}, ValueError, "widths must be a non-empty sequence"),
     ({"activation": "tanh"}, ValueError, "activation must be 'relu' or 'gelu'"),
     ({"num_classes": 1}, ValueError, "num_classes must be a whole number >= 2"),
-    ({"head_scale": 0}, ValueError, "head_scale must be > 0"),
+    ({"head_scale": 0}, ValueError, "head_scale must be a number > 0"),
     ({"bias_scale": "8"}, TypeError, "bias_scale must be a number"),
     ({"whitening_images": np.zeros((3, 32, 32, 3))}, ValueError, "at least 16 images"),
 ])
@@ -160,7 +160,7 @@ def labelled_images(n=12):
 
 def test_batches_keep_labels_with_their_images_and_alternate_flips():
     x, y = labelled_images(10)                      # ten images, one per label
-    ds = R.FlipShiftBatches(x, y, batch_size=4, shift=0, seed=3)
+    ds = FlipShiftBatches(x, y, batch_size=4, shift=0, seed=3)
     assert len(ds) == 3
 
     def epoch():
@@ -185,7 +185,7 @@ def test_batch_shifts_are_reflect_padded_crops_within_range():
     rng = np.random.default_rng(0)
     x = rng.random((30, 8, 8, 3)).astype("float32")
     y = np.zeros(30, int)
-    ds = R.FlipShiftBatches(x, y, batch_size=30, shift=2, flip=False, seed=0)
+    ds = FlipShiftBatches(x, y, batch_size=30, shift=2, flip=False, seed=0)
     out = ds[0][0]
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
     for img, idx in zip(out, ds.order):
@@ -195,7 +195,7 @@ def test_batch_shifts_are_reflect_padded_crops_within_range():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a whole number >= 1"),
     ({"shift": 8}, ValueError, "shift must be smaller"),
     ({"flip": "yes"}, TypeError, "flip must be True or False"),
     ({"num_classes": 5}, ValueError, r"labels in 0..4"),
@@ -203,23 +203,23 @@ def test_batch_shifts_are_reflect_padded_crops_within_range():
 def test_batches_argument_checks(kwargs, error, match):
     x, y = labelled_images()
     with pytest.raises(error, match=match):
-        R.FlipShiftBatches(x, y, **kwargs)
+        FlipShiftBatches(x, y, **kwargs)
     with pytest.raises(ValueError, match="one integer label per image"):
-        R.FlipShiftBatches(x, y[:-1])
+        FlipShiftBatches(x, y[:-1])
     with pytest.raises(TypeError, match="integer class labels"):
-        R.FlipShiftBatches(x, y.astype(float))
+        FlipShiftBatches(x, y.astype(float))
 
 
 def test_triangular_schedule():
-    s = R.TriangularSchedule(2.0, 200, start=0.2, peak_at=0.25, end=0.1)
+    s = TriangularSchedule(2.0, 200, start=0.2, peak_at=0.25, end=0.1)
     values = [float(s(t)) for t in (0, 25, 50, 125, 200, 300)]
     np.testing.assert_allclose(values, [0.4, 1.2, 2.0, 1.1, 0.2, 0.2], rtol=1e-5)
-    with pytest.raises(ValueError, match="peak_at must be < 1"):
-        R.TriangularSchedule(1.0, 10, peak_at=1.0)
+    with pytest.raises(ValueError, match=r"peak_at must be a number in \(0, 1\)"):
+        TriangularSchedule(1.0, 10, peak_at=1.0)
     with pytest.raises(TypeError, match="total_steps must be a whole number"):
-        R.TriangularSchedule(1.0, 10.0)
-    with pytest.raises(ValueError, match="peak must be > 0"):
-        R.TriangularSchedule(0.0, 10)
+        TriangularSchedule(1.0, 10.0)
+    with pytest.raises(ValueError, match="peak must be a number > 0"):
+        TriangularSchedule(0.0, 10)
 
 
 def small_model():
@@ -235,7 +235,7 @@ def test_lookahead_ends_on_the_slow_weights_and_pulls_back():
         start = model.get_weights()
         R.compile_recipe(model, 20, learning_rate=0.5)
         look = R.Lookahead(20, every=2, final_decay=final_decay)
-        model.fit(R.FlipShiftBatches(x, y, batch_size=4, shift=0, flip=False), epochs=2, verbose=0,
+        model.fit(FlipShiftBatches(x, y, batch_size=4, shift=0, flip=False), epochs=2, verbose=0,
                   callbacks=[look])
         for slow, w in zip(look.slow, model.get_weights()):
             np.testing.assert_allclose(slow, w)
@@ -264,7 +264,7 @@ def test_compile_recipe_checks_and_label_smoothing():
     model = small_model()
     with pytest.raises(TypeError, match="model must be a keras.Model"):
         R.compile_recipe("vgg", 10)
-    with pytest.raises(ValueError, match="momentum must be >= 0.0 and <= 1.0"):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\]"):
         R.compile_recipe(model, 10, momentum=1.5)
     R.compile_recipe(model, 10)
     assert model.loss.label_smoothing == pytest.approx(0.2)
@@ -293,14 +293,14 @@ def test_train_learns_a_separable_task():
     (True, (7, 5), True, "tensorflow", "float32"),          # Colab's T4
 ])
 def test_choose_precision_decision(monkeypatch, gpu, cc, cpu_bf16, backend, expected):
-    monkeypatch.setattr(common, "gpu_available", lambda: gpu)
-    monkeypatch.setattr(common, "gpu_compute_capability", lambda: cc)
-    monkeypatch.setattr(common, "cpu_computes_bfloat16", lambda: cpu_bf16)
-    monkeypatch.setattr(common.keras.backend, "backend", lambda: backend)
-    policy, reason = common.choose_precision()
+    monkeypatch.setattr(device, "gpu_available", lambda: gpu)
+    monkeypatch.setattr(device, "gpu_compute_capability", lambda: cc)
+    monkeypatch.setattr(device, "cpu_computes_bfloat16", lambda: cpu_bf16)
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    policy, reason = device.choose_precision()
     assert policy == expected and reason
     try:
-        assert common.use_mixed_precision("auto") == expected
+        assert device.use_mixed_precision("auto") == expected
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -314,7 +314,7 @@ def test_cpu_probe_reads_the_flags(monkeypatch, tmp_path):
         fake.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
         monkeypatch.setattr(builtins, "open",
                             lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
-        assert common.cpu_computes_bfloat16() is expected
+        assert device.cpu_computes_bfloat16() is expected
         monkeypatch.setattr(builtins, "open", real_open)
 
 

@@ -1,0 +1,28 @@
+"""Tiny Keras models whose right answers are known, shared by the interpretation and plotting tests."""
+import keras
+import numpy as np
+
+
+def lenet_like():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((16, 16, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+        keras.layers.MaxPooling2D(2, name="pool1"),
+        keras.layers.Conv2D(6, 3, activation="relu", name="conv2"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+
+
+def two_channel_cam_model():
+    """conv copies input channel k to map k; GAP; class k reads map k only (the CAM architecture)."""
+    model = keras.Sequential([
+        keras.Input((10, 10, 2)),
+        keras.layers.Conv2D(2, 1, use_bias=False, name="conv"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(2, use_bias=False, activation="softmax", name="out"),
+    ])
+    model.get_layer("conv").set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
+    model.get_layer("out").set_weights([np.eye(2, dtype="float32")])
+    return model
