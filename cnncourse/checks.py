@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 __all__ = ["check_whole", "check_number", "check_bool", "check_whole_or_pair", "check_image_shape",
            "check_images_and_labels", "check_model", "is_whole"]
 
@@ -102,7 +104,7 @@ def check_bool(value, name):
     ...
     TypeError: flip must be True or False, got 1
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":   # numpy.bool_ without NumPy
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r}")
 
@@ -162,8 +164,6 @@ def check_images_and_labels(x, y, channels=None):
     >>> y.tolist()
     [1, 0]
     """
-    import numpy as np
-
     x = np.asarray(x)
     if x.ndim != 4 or (channels is not None and x.shape[-1] != channels):
         wanted = "channels" if channels is None else str(channels)

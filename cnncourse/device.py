@@ -187,31 +187,26 @@ def device_description():
         import tensorflow as tf
 
         gpus = _tf_gpus()
-        if gpus:
-            name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-            return f"tensorflow {tf.__version__} on {name}"
-        return None, f"tensorflow {tf.__version__}"
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else None
+        return f"tensorflow {tf.__version__}", name
 
     def jax_probe():
         import jax
 
         dev = jax.devices()[0]
-        return f"jax {jax.__version__} on {dev.platform}:{dev.id} ({getattr(dev, 'device_kind', '')})"
+        return f"jax {jax.__version__}", f"{dev.platform}:{dev.id} ({getattr(dev, 'device_kind', '')})"
 
     def torch_probe():
         import torch
 
-        if torch.cuda.is_available():
-            return f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}"
-        return None, f"torch {torch.__version__}"
+        name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        return f"torch {torch.__version__}", name
 
-    backend = keras.backend.backend()
     try:
         found = on_backend(tensorflow=tf_probe, jax=jax_probe, torch=torch_probe)
     except Exception:  # pragma: no cover
         found = None
-    if isinstance(found, str):
-        return found
-    if isinstance(found, tuple):          # on the CPU: the backend's name and version
-        backend = found[1]
-    return f"{backend} on CPU ({os.cpu_count()} cores, {platform.machine()})"
+    label, device = found or (keras.backend.backend(), None)
+    if device:
+        return f"{label} on {device}"
+    return f"{label} on CPU ({os.cpu_count()} cores, {platform.machine()})"

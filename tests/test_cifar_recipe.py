@@ -6,7 +6,6 @@ from benchmark_helpers import load_benchmark
 import keras
 
 from cnncourse import cifar_recipe as R
-from cnncourse import device
 from cnncourse.layers import MIN_WHITENING_IMAGES, Dirac, PatchWhitening, ScaledBias, patch_whitening_kernel
 from cnncourse.models import vgg7_cifar
 from cnncourse.train import FlipShiftBatches, TriangularSchedule
@@ -283,40 +282,7 @@ def test_train_learns_a_separable_task():
     assert R.accuracy_tta(model, x, y) > 0.9
 
 
-# ------------------------------------------------------------------ precision
-
-@pytest.mark.parametrize("gpu, cc, cpu_bf16, backend, expected", [
-    (False, None, True, "tensorflow", "mixed_bfloat16"),
-    (False, None, False, "tensorflow", "float32"),
-    (False, None, True, "jax", "float32"),
-    (True, (8, 0), False, "tensorflow", "mixed_bfloat16"),
-    (True, (7, 5), True, "tensorflow", "float32"),          # Colab's T4
-])
-def test_choose_precision_decision(monkeypatch, gpu, cc, cpu_bf16, backend, expected):
-    monkeypatch.setattr(device, "gpu_available", lambda: gpu)
-    monkeypatch.setattr(device, "gpu_compute_capability", lambda: cc)
-    monkeypatch.setattr(device, "cpu_computes_bfloat16", lambda: cpu_bf16)
-    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
-    policy, reason = device.choose_precision()
-    assert policy == expected and reason
-    try:
-        assert device.use_mixed_precision("auto") == expected
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-
-
-def test_cpu_probe_reads_the_flags(monkeypatch, tmp_path):
-    import builtins
-
-    real_open = builtins.open
-    for flags, expected in (("fpu sse avx512_bf16 amx_tile", True), ("fpu sse avx2", False)):
-        fake = tmp_path / "cpuinfo"
-        fake.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
-        monkeypatch.setattr(builtins, "open",
-                            lambda path, *a, **k: real_open(fake if path == "/proc/cpuinfo" else path, *a, **k))
-        assert device.cpu_computes_bfloat16() is expected
-        monkeypatch.setattr(builtins, "open", real_open)
-
+# ------------------------------------------------------------------ precision (the decision: tests/test_device.py)
 
 def test_bfloat16_training_reaches_the_float32_accuracy():
     from cnncourse.data import load_mnist
