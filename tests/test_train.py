@@ -7,7 +7,9 @@ import pytest
 import keras  # noqa: E402  (required: requirements.txt)
 
 from cnncourse import train  # noqa: E402
+from cnncourse.train import FlipShiftBatches, TriangularSchedule, one_cycle_schedule  # noqa: E402
 from cnncourse.models import lenet5  # noqa: E402
+from tiny_models import labelled_images  # noqa: E402
 
 
 def tiny_model():
@@ -97,6 +99,35 @@ def test_one_cycle_and_lenet5_schedules_are_the_warmup_cosine_in_other_units():
         assert float(one(step)) == pytest.approx(float(same(step)))
         assert float(by_epochs(step)) == pytest.approx(float(
             train.warmup_cosine_schedule(0.2, 100, warmup_steps=25)(step)))
+
+
+def test_one_cycle_schedule_shape_and_errors():
+    s = one_cycle_schedule(0.2, 100, warmup_fraction=0.25, final_fraction=0.0)
+    rates = np.array([float(s(step)) for step in range(101)])
+    assert rates[0] == pytest.approx(0.0) and rates.argmax() == 25 and rates.max() == pytest.approx(0.2)
+    assert np.all(np.diff(rates[:26]) > 0) and np.all(np.diff(rates[25:]) <= 1e-9)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-6)
+    no_warmup = one_cycle_schedule(0.1, 10, warmup_fraction=0.0)
+    assert float(no_warmup(0)) == pytest.approx(0.1)
+    for kwargs, match in [(dict(peak_learning_rate=0), "peak_learning_rate must be a number > 0"),
+                          (dict(total_steps=1), "total_steps must be a whole number >= 2"),
+                          (dict(warmup_fraction=1.0), r"warmup_fraction must be a number in \[0, 1\)")]:
+        args = dict(peak_learning_rate=0.1, total_steps=10)
+        args.update(kwargs)
+        with pytest.raises(ValueError, match=match):
+            one_cycle_schedule(**args)
+
+
+def test_triangular_schedule():
+    s = TriangularSchedule(2.0, 200, start=0.2, peak_at=0.25, end=0.1)
+    values = [float(s(t)) for t in (0, 25, 50, 125, 200, 300)]
+    np.testing.assert_allclose(values, [0.4, 1.2, 2.0, 1.1, 0.2, 0.2], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"peak_at must be a number in \(0, 1\)"):
+        TriangularSchedule(1.0, 10, peak_at=1.0)
+    with pytest.raises(TypeError, match="total_steps must be a whole number"):
+        TriangularSchedule(1.0, 10.0)
+    with pytest.raises(ValueError, match="peak must be a number > 0"):
+        TriangularSchedule(0.0, 10)
 
 
 # ----------------------------------------------------------------------------- the timer
@@ -204,3 +235,55 @@ def test_batch_shift_dataset_refuses_bad_arguments(kwargs, error, word):
         train.batch_shift_dataset(**args)
 
 
+# ----------------------------------------------------------------------------- FlipShiftBatches (notebook 07)
+
+def test_batches_keep_labels_with_their_images_and_alternate_flips():
+    x, y = labelled_images(10)                      # ten images, one per label
+    ds = FlipShiftBatches(x, y, batch_size=4, shift=0, seed=3)
+    assert len(ds) == 3
+
+    def epoch():
+        images, labels = zip(*(ds[i] for i in range(len(ds))))
+        images, labels = np.concatenate(images), np.concatenate(labels).argmax(axis=1)
+        np.testing.assert_allclose(images.max(axis=(1, 2, 3)), labels / 10)   # labels follow images
+        assert sorted(labels) == list(range(10))
+        # mirrored: the bright half is on the right (label 0 is black either way)
+        return {int(l): bool(img[:, 4:].sum() > img[:, :4].sum()) for img, l in zip(images, labels) if l}
+
+    first = epoch()
+    ds.on_epoch_end()
+    second = epoch()
+    ds.on_epoch_end()
+    third = epoch()
+    assert all(first[k] != second[k] for k in first)      # each image mirrored in every other epoch
+    assert first == third
+    assert 0 < sum(first.values()) < 9                    # a random half, not all or none
+
+
+def test_batch_shifts_are_reflect_padded_crops_within_range():
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 8, 8, 3)).astype("float32")
+    y = np.zeros(30, int)
+    ds = FlipShiftBatches(x, y, batch_size=30, shift=2, flip=False, seed=0)
+    out = ds[0][0]
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    for img, idx in zip(out, ds.order):
+        crops = [padded[idx, a:a + 8, b:b + 8] for a in range(5) for b in range(5)]
+        assert any(np.array_equal(img, c) for c in crops)
+    assert sum(np.array_equal(img, x[idx]) for img, idx in zip(out, ds.order)) < 30   # some moved
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"batch_size": 0}, ValueError, "batch_size must be a whole number >= 1"),
+    ({"shift": 8}, ValueError, "shift must be smaller"),
+    ({"flip": "yes"}, TypeError, "flip must be True or False"),
+    ({"num_classes": 5}, ValueError, r"labels in 0..4"),
+])
+def test_batches_argument_checks(kwargs, error, match):
+    x, y = labelled_images()
+    with pytest.raises(error, match=match):
+        FlipShiftBatches(x, y, **kwargs)
+    with pytest.raises(ValueError, match="one integer label per image"):
+        FlipShiftBatches(x, y[:-1])
+    with pytest.raises(TypeError, match="integer class labels"):
+        FlipShiftBatches(x, y.astype(float))

@@ -1,4 +1,4 @@
-"""Tiny Keras models whose right answers are known, shared by the interpretation and plotting tests."""
+"""Tiny Keras models and data whose right answers are known, shared by several test modules."""
 import keras
 import numpy as np
 
@@ -26,3 +26,20 @@ def two_channel_cam_model():
     model.get_layer("conv").set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
     model.get_layer("out").set_weights([np.eye(2, dtype="float32")])
     return model
+
+
+def labelled_images(n=12):
+    """Image i is constant at value label/10 on its left half and 0 on its right."""
+    y = np.arange(n) % 10
+    x = np.zeros((n, 8, 8, 3), "float32")
+    x[:, :, :4] = (y / 10)[:, None, None, None]
+    return x, y
+
+
+def correlated_images(n=64, side=12, seed=0):
+    """Images whose neighbouring pixels and channels are correlated, as in photographs."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, side + 1, side + 1, 1))
+    smooth = (base[:, 1:, 1:] + base[:, :-1, 1:] + base[:, 1:, :-1] + base[:, :-1, :-1]) / 2
+    colour = smooth * np.array([1.0, 0.8, 0.6]) + 0.3 * rng.normal(size=(n, side, side, 3))
+    return colour.astype("float32")
