@@ -33,10 +33,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cnncourse.checks import check_number, check_whole, is_whole
+from cnncourse.checks import check_boxes, check_number, check_whole, is_whole
 
 __all__ = ["Canvases", "make_canvases", "make_scene", "mask_to_box", "boxes_from_mask", "box_iou",
-           "match_detections", "mask_iou", "pixel_accuracy", "dice", "check_boxes"]
+           "match_detections", "mask_iou", "pixel_accuracy", "dice"]
 
 #: Pixels whose ink is at least this bright belong to the digit in the mask.
 INK_THRESHOLD = 0.3
@@ -123,19 +123,6 @@ def mask_to_box(mask):
     if rows.size == 0:
         return None
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
-
-
-def check_boxes(boxes, name):
-    """``boxes`` as a float array ``(..., 4)`` of ``(y_min, x_min, y_max, x_max)``, checked."""
-    try:
-        b = np.asarray(boxes, dtype="float64")
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be boxes (y_min, x_min, y_max, x_max), got {type(boxes).__name__}") from None
-    if b.shape[-1:] != (4,):
-        raise ValueError(f"{name} must have shape (..., 4): (y_min, x_min, y_max, x_max), got {b.shape}")
-    if np.any(b[..., 2] < b[..., 0]) or np.any(b[..., 3] < b[..., 1]):
-        raise ValueError(f"{name} has a box with y_max < y_min or x_max < x_min")
-    return b
 
 
 def box_iou(a, b):

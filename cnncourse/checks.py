@@ -31,7 +31,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_whole", "check_number", "check_bool", "check_whole_or_pair", "check_image_shape",
-           "check_images_and_labels", "check_model", "is_whole"]
+           "check_images_and_labels", "check_model", "check_boxes", "is_whole"]
 
 
 def is_whole(value):
@@ -194,3 +194,20 @@ def check_model(model, built=False):
     if built and not model.built:
         raise ValueError("model must be built (give it an Input or call it once) before counting")
     return model
+
+
+def check_boxes(boxes, name):
+    """``boxes`` as a float array ``(..., 4)`` of ``(y_min, x_min, y_max, x_max)`` with each max >= its min.
+
+    >>> check_boxes((0, 0, 2, 3), "box").tolist()
+    [0.0, 0.0, 2.0, 3.0]
+    """
+    try:
+        b = np.asarray(boxes, dtype="float64")
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be boxes (y_min, x_min, y_max, x_max), got {type(boxes).__name__}") from None
+    if b.shape[-1:] != (4,):
+        raise ValueError(f"{name} must have shape (..., 4): (y_min, x_min, y_max, x_max), got {b.shape}")
+    if np.any(b[..., 2] < b[..., 0]) or np.any(b[..., 3] < b[..., 1]):
+        raise ValueError(f"{name} has a box with y_max < y_min or x_max < x_min")
+    return b

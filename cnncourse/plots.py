@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnncourse import interpret
-from cnncourse.checks import check_number, check_whole
+from cnncourse.checks import check_boxes, check_number, check_whole
 
 __all__ = ["plot_history", "show_images", "plot_filters", "plot_feature_maps", "plot_patterns",
            "overlay_heatmap", "plot_attributions", "draw_box"]
@@ -267,8 +267,6 @@ def plot_attributions(model, images, layer_name, labels=None, class_names=None, 
 def draw_box(ax, box, color="lime", label=None, linewidth=1.5, linestyle="-"):
     """Draw a box ``(y_min, x_min, y_max, x_max)`` (pixels, max exclusive) on a matplotlib axes showing the image."""
     import matplotlib.patches as patches
-
-    from cnncourse.applications import check_boxes
 
     y0, x0, y1, x1 = (float(v) for v in check_boxes(box, "box"))
     # pixel centres are at integers, so pixel edges at -0.5

@@ -178,3 +178,14 @@ def test_use_mixed_precision_switch():
             assert use_mixed_precision("auto") == device.choose_precision()[0]
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_the_function_is_no_longer_shadowed_by_a_module_of_its_name():
+    import importlib
+
+    import cnncourse.models as models
+
+    importlib.import_module("cnncourse.models.alexnets")
+    assert models.alexnet is alexnet and callable(models.alexnet)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("cnncourse.models.alexnet")

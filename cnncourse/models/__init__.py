@@ -1,13 +1,9 @@
 """Every model of the course, one module per architecture; the builders are exported here.
 
-==========================  ===============================================  =========
-module                      builders                                         notebook
-==========================  ===============================================  =========
-``models.lenet``            :func:`lenet5`                                    05, 07, 08
-``models.alexnets``         :func:`alexnet`, :func:`alexnet_cifar`            06, 07
-``models.vgg``              :func:`vgg16`, :func:`vgg_cifar`, :func:`vgg7_cifar`  07
-``models.scene``            :func:`scene_net`, :func:`mask_network`           09
-==========================  ===============================================  =========
+- ``models.lenet``: :func:`lenet5` (notebooks 05, 07, 08)
+- ``models.alexnets``: :func:`alexnet`, :func:`alexnet_cifar` (06, 07)
+- ``models.vgg``: :func:`vgg16`, :func:`vgg_cifar`, :func:`vgg7_cifar` (07)
+- ``models.scene``: :func:`scene_net`, :func:`mask_network` (09)
 
 The layers they are made of are in :mod:`cnncourse.layers`, their training in
 :mod:`cnncourse.train`. Module names differ from the builders' names, so
