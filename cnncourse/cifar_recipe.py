@@ -26,8 +26,9 @@ the training images (see the README's benchmark section), not on the test set.
 
 Example
 -------
->>> sorted(RECIPE["schedule"].items())
-[('end', 0.07), ('peak_at', 0.23), ('start', 0.2)]
+>>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+>>> predict_tta(model, np.zeros((4, 8, 8, 3)), level=2).shape     # 6 passes, averaged
+(4, 10)
 """
 from __future__ import annotations
 
