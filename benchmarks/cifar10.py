@@ -121,7 +121,7 @@ def time_old_recipe(x, y, n_images, batch=500):
     import numpy as np
 
     from cnncourse.models import vgg_cifar
-    from cnncourse.models.common import EpochTimer, compile_sgd, one_cycle_schedule
+    from cnncourse.train import EpochTimer, compile_sgd, one_cycle_schedule
 
     keras.utils.set_random_seed(0)
     model = vgg_cifar()
@@ -137,7 +137,7 @@ def run_alexnet(args, x_train, y_train, x_eval, y_eval):
     import numpy as np
 
     from cnncourse.models import alexnet_cifar
-    from cnncourse.models.common import EpochTimer, compile_sgd, one_cycle_schedule
+    from cnncourse.train import EpochTimer, compile_sgd, one_cycle_schedule
 
     keras.utils.set_random_seed(args.seed)
     model = alexnet_cifar(lrn=True)
@@ -159,7 +159,7 @@ def main(argv=None):
     from cnncourse import cifar_recipe
     from cnncourse.data import load_cifar10
     from cnncourse.models import vgg7_cifar
-    from cnncourse.models.common import choose_precision, device_description, use_mixed_precision
+    from cnncourse.device import choose_precision, device_description, use_mixed_precision
 
     if args.precision == "auto":
         policy = use_mixed_precision("auto")

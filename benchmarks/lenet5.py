@@ -4,7 +4,7 @@ Both models train on the same MNIST files, on the same machine, in the same run,
 each in a fresh subprocess (so each one's peak memory is its own):
 
 (a) ``lenet5``: ``cnncourse.models.lenet5()`` on digits padded to 32x32, trained with
-    notebook 05's recipe (``cnncourse.models.lenet.RECIPE``): a ``tf.data`` pipeline
+    notebook 05's recipe (``cnncourse.train.LENET5_RECIPE``): a ``tf.data`` pipeline
     with random shifts of up to 2 pixels, batches of 128, Adam with a short
     warm-up and a cosine decay, 5,000 training digits held out for validation.
 (b) ``keras-io``: the example https://keras.io/examples/vision/mnist_convnet/ as
@@ -127,15 +127,15 @@ def run_lenet5(args):
 
     from cnncourse import config
     from cnncourse.models import lenet5
-    from cnncourse.models.lenet import RECIPE, compile_lenet5, training_dataset
+    from cnncourse.train import LENET5_RECIPE, batch_shift_dataset, compile_lenet5
 
     (x, y), (x_test, y_test) = _load(args.quick, pad=True)
     # the notebook's split: the last 5,000 of a shuffled training set are held out for validation
     order = np.random.default_rng(args.seed).permutation(len(x))
     n_val = 500 if args.quick else config.BUDGETS["lenet_val"][0]   # 5,000, as the notebook
     val, tr = order[:n_val], order[n_val:]
-    ds = training_dataset(x[tr], y[tr], seed=args.seed)
-    steps = math.ceil(len(tr) / RECIPE["batch_size"])
+    ds = batch_shift_dataset(x[tr], y[tr], seed=args.seed)
+    steps = math.ceil(len(tr) / LENET5_RECIPE["batch_size"])
     model = compile_lenet5(lenet5(), steps_per_epoch=steps, epochs=args.epochs)
 
     def evaluate(m, xt, yt):

@@ -15,6 +15,9 @@ measure how well a prediction overlaps the truth (intersection over union, the
 measure PASCAL VOC and COCO use), :func:`pixel_accuracy` shows why accuracy is
 not enough when most pixels are background.
 
+The network that answers all three questions is :func:`cnncourse.models.scene_net`; boxes are
+drawn with :func:`cnncourse.plots.draw_box`.
+
 Example
 -------
 >>> digits = np.zeros((2, 28, 28, 1), "float32"); digits[:, 10:20, 12:16] = 1
@@ -26,14 +29,14 @@ Example
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
+from cnncourse.checks import check_boxes, check_number, check_whole, is_whole
+
 __all__ = ["Canvases", "make_canvases", "make_scene", "mask_to_box", "boxes_from_mask", "box_iou",
-           "match_detections", "mask_iou", "scene_net", "mask_network",
-           "pixel_accuracy", "dice", "draw_box"]
+           "match_detections", "mask_iou", "pixel_accuracy", "dice"]
 
 #: Pixels whose ink is at least this bright belong to the digit in the mask.
 INK_THRESHOLD = 0.3
@@ -52,10 +55,6 @@ class Canvases(NamedTuple):
     masks: np.ndarray
     boxes: np.ndarray
     labels: np.ndarray
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=INK_THRESHOLD):
@@ -85,14 +84,10 @@ def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=I
         raise ValueError(f"labels must be {len(d)} whole numbers 0-9 (one per digit), got shape {y.shape} "
                          f"dtype {y.dtype}")
     h, w = d.shape[1:]
-    if not _is_int(canvas_size) or canvas_size < max(h, w):
-        raise ValueError(f"canvas_size must be a whole number >= the digit size {max(h, w)}, got {canvas_size!r}")
-    if not _is_int(seed) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold < 1:
-        raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
+    canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
+    seed = check_whole(seed, "seed", 0)
+    noise = check_number(noise, "noise", 0)
+    threshold = check_number(threshold, "threshold", 0, 1, low_open=True, high_open=True)
     rng = np.random.default_rng(seed)
     n, s = len(d), int(canvas_size)
     images = np.zeros((n, s, s), dtype="float32")
@@ -130,18 +125,6 @@ def mask_to_box(mask):
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
-def _check_boxes(boxes, name):
-    try:
-        b = np.asarray(boxes, dtype="float64")
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be boxes (y_min, x_min, y_max, x_max), got {type(boxes).__name__}") from None
-    if b.shape[-1:] != (4,):
-        raise ValueError(f"{name} must have shape (..., 4): (y_min, x_min, y_max, x_max), got {b.shape}")
-    if np.any(b[..., 2] < b[..., 0]) or np.any(b[..., 3] < b[..., 1]):
-        raise ValueError(f"{name} has a box with y_max < y_min or x_max < x_min")
-    return b
-
-
 def box_iou(a, b):
     """Intersection over union of boxes ``(y_min, x_min, y_max, x_max)``.
 
@@ -157,8 +140,8 @@ def box_iou(a, b):
     >>> box_iou([[0, 0, 2, 2], [0, 0, 2, 2]], (0, 0, 2, 2)).tolist()
     [1.0, 1.0]
     """
-    a = _check_boxes(a, "a")
-    b = _check_boxes(b, "b")
+    a = check_boxes(a, "a")
+    b = check_boxes(b, "b")
     ih = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     iw = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = ih * iw
@@ -213,7 +196,7 @@ def mask_iou(pred, true, num_classes=None, ignore_background=False):
     """
     p, t = _check_masks(pred, true)
     k = int(max(p.max(), t.max())) + 1 if num_classes is None else num_classes
-    if not _is_int(k) or k < 1 or k <= max(p.max(), t.max()) or min(p.min(), t.min()) < 0:
+    if not is_whole(k) or k < 1 or k <= max(p.max(), t.max()) or min(p.min(), t.min()) < 0:
         raise ValueError(f"num_classes must be a whole number larger than every class in the maps "
                          f"(classes are 0..num_classes-1), got {num_classes!r}")
     conf = np.bincount(t.ravel() * k + p.ravel(), minlength=k * k).reshape(k, k)
@@ -238,20 +221,6 @@ def dice(pred, true):
     p, t = p != 0, t != 0
     total = p.sum() + t.sum()
     return 1.0 if total == 0 else float(2 * (p & t).sum() / total)
-
-
-def draw_box(ax, box, color="lime", label=None, linewidth=1.5, linestyle="-"):
-    """Draw a box ``(y_min, x_min, y_max, x_max)`` (pixels, max exclusive) on a matplotlib axes showing the image."""
-    import matplotlib.patches as patches
-
-    y0, x0, y1, x1 = (float(v) for v in _check_boxes(box, "box"))
-    # pixel centres are at integers, so pixel edges at -0.5
-    rect = patches.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False,
-                             edgecolor=color, linewidth=linewidth, linestyle=linestyle)
-    ax.add_patch(rect)
-    if label:
-        ax.text(x0 - 0.5, y0 - 1.5, label, color=color, fontsize=7, va="bottom")
-    return rect
 
 
 # ============================================================================ scenes with several digits
@@ -285,10 +254,8 @@ def make_scene(digits, labels, canvas_size=96, seed=0, max_tries=200):
     if y.shape != (len(d),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
         raise ValueError(f"labels must be {len(d)} whole numbers 0-9, got {labels!r:.80}")
     h, w = d.shape[1:]
-    if not _is_int(canvas_size) or canvas_size < max(h, w):
-        raise ValueError(f"canvas_size must be a whole number >= the digit size {max(h, w)}, got {canvas_size!r}")
-    if not _is_int(max_tries) or max_tries < 1:
-        raise ValueError(f"max_tries must be a whole number >= 1, got {max_tries!r}")
+    canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
+    max_tries = check_whole(max_tries, "max_tries", 1)
     rng = np.random.default_rng(seed)
     s = int(canvas_size)
     image = np.zeros((s, s), dtype="float32")
@@ -325,8 +292,7 @@ def boxes_from_mask(mask, min_pixels=10):
     m = np.asarray(mask)
     if m.ndim != 2 or not np.issubdtype(m.dtype, np.integer):
         raise ValueError(f"mask must be a 2-D integer class map, got shape {m.shape} dtype {m.dtype}")
-    if not _is_int(min_pixels) or min_pixels < 1:
-        raise ValueError(f"min_pixels must be a whole number >= 1, got {min_pixels!r}")
+    min_pixels = check_whole(min_pixels, "min_pixels", 1)
     blobs, n = ndimage.label(m > 0, structure=np.ones((3, 3)))
     boxes, labels, sizes = [], [], []
     for k in range(1, n + 1):
@@ -353,14 +319,13 @@ def match_detections(pred_boxes, pred_labels, true_boxes, true_labels, threshold
     >>> match_detections([(0, 0, 10, 10), (20, 20, 30, 30)], [3, 5], [(1, 1, 10, 10)], [3])
     (1, 1, 0)
     """
-    pb = _check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
-    tb = _check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
+    pb = check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
+    tb = check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
     pl, tl = np.asarray(pred_labels).reshape(-1), np.asarray(true_labels).reshape(-1)
     if len(pl) != len(pb) or len(tl) != len(tb):
         raise ValueError("pred_labels and true_labels must have one label per box, got "
                          f"{len(pl)} for {len(pb)} and {len(tl)} for {len(tb)}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be a number in (0, 1], got {threshold!r}")
+    threshold = check_number(threshold, "threshold", 0, 1, low_open=True)
     if len(pb) == 0 or len(tb) == 0:
         return 0, len(pb), len(tb)
     iou = box_iou(pb[:, None, :], tb[None, :, :])
@@ -376,95 +341,3 @@ def match_detections(pred_boxes, pred_labels, true_boxes, true_labels, threshold
         used_t.add(j)
         tp += 1
     return tp, len(pb) - tp, len(tb) - tp
-
-
-# ============================================================================ the network
-
-def scene_net(canvas_size=48, width=8, num_classes=10):
-    """A small U-Net-style fully convolutional network with three heads: what, where, which pixels.
-
-    Encoder: three blocks "3x3 conv + ReLU, 2x2 max pooling" (``width``, ``2 width``, ``4 width``
-    filters) and a bottleneck conv (``8 width``) at 1/8 of the input size. Decoder: three
-    blocks "2x2 transposed conv (stride 2), concatenate the encoder map of the same size
-    (skip connection), 3x3 conv + ReLU". Heads:
-
-    * ``"mask"`` (segmentation): 1x1 conv to ``num_classes + 1`` per-pixel probabilities
-      (class 0 background) — shape ``(batch, S, S, num_classes + 1)``;
-    * ``"digit"`` (classification): global max pooling of the bottleneck, Dense softmax;
-    * ``"box"`` (localization): flatten the bottleneck, Dense 64, Dense 4 sigmoid:
-      ``(y_min, x_min, y_max, x_max)`` as fractions of the canvas side.
-
-    Returns an uncompiled ``keras.Model`` with a dict of outputs. The canvas side must be a
-    multiple of 8. See :func:`mask_network` for the same weights on any canvas size.
-
-    >>> scene_net().count_params()
-    207969
-    """
-    import keras
-    from keras import layers
-
-    if not _is_int(canvas_size) or canvas_size < 8 or canvas_size % 8:
-        raise ValueError(f"canvas_size must be a whole multiple of 8 (three poolings), got {canvas_size!r}")
-    if not _is_int(width) or width < 1:
-        raise ValueError(f"width must be a whole number >= 1, got {width!r}")
-    if not _is_int(num_classes) or num_classes < 1:
-        raise ValueError(f"num_classes must be a whole number >= 1, got {num_classes!r}")
-    inp = keras.Input((canvas_size, canvas_size, 1), name="canvas")
-    c4, mask = _fcn_body(inp, _scene_layers(width, num_classes))
-    b = layers.Flatten(name="box_flatten")(c4)
-    b = layers.Dense(64, activation="relu", name="box_fc")(b)
-    box = layers.Dense(4, activation="sigmoid", name="box")(b)
-    digit = layers.GlobalMaxPooling2D(name="digit_pool")(c4)
-    digit = layers.Dense(num_classes, activation="softmax", name="digit")(digit)
-    return keras.Model(inp, {"mask": mask, "box": box, "digit": digit}, name="scene_net")
-
-
-_BODY = ("enc1", "pool1", "enc2", "pool2", "enc3", "pool3", "enc4", "up3", "skip3", "dec3",
-         "up2", "skip2", "dec2", "up1", "skip1", "dec1", "mask")
-
-
-def _scene_layers(width, num_classes):
-    from keras import layers
-
-    conv = lambda f, name: layers.Conv2D(f, 3, padding="same", activation="relu", name=name)
-    return {
-        "enc1": conv(width, "enc1"), "pool1": layers.MaxPooling2D(name="pool1"),
-        "enc2": conv(2 * width, "enc2"), "pool2": layers.MaxPooling2D(name="pool2"),
-        "enc3": conv(4 * width, "enc3"), "pool3": layers.MaxPooling2D(name="pool3"),
-        "enc4": conv(8 * width, "enc4"),
-        "up3": layers.Conv2DTranspose(4 * width, 2, strides=2, name="up3"),
-        "skip3": layers.Concatenate(name="skip3"), "dec3": conv(4 * width, "dec3"),
-        "up2": layers.Conv2DTranspose(2 * width, 2, strides=2, name="up2"),
-        "skip2": layers.Concatenate(name="skip2"), "dec2": conv(2 * width, "dec2"),
-        "up1": layers.Conv2DTranspose(width, 2, strides=2, name="up1"),
-        "skip1": layers.Concatenate(name="skip1"), "dec1": conv(width, "dec1"),
-        "mask": layers.Conv2D(num_classes + 1, 1, activation="softmax", name="mask"),
-    }
-
-
-def _fcn_body(inp, L):
-    c1 = L["enc1"](inp)
-    c2 = L["enc2"](L["pool1"](c1))
-    c3 = L["enc3"](L["pool2"](c2))
-    c4 = L["enc4"](L["pool3"](c3))
-    d3 = L["dec3"](L["skip3"]([L["up3"](c4), c3]))
-    d2 = L["dec2"](L["skip2"]([L["up2"](d3), c2]))
-    d1 = L["dec1"](L["skip1"]([L["up1"](d2), c1]))
-    return c4, L["mask"](d1)
-
-
-def mask_network(model):
-    """The segmentation path of a :func:`scene_net` model, for canvases of any size (multiple of 8).
-
-    The returned model *shares* the layers (and so the trained weights) of ``model``: it is
-    the same network, wired to an input of unknown height and width. It works because no
-    layer on the path from the canvas to the mask depends on the image size — the
-    definition of a fully convolutional network.
-    """
-    import keras
-
-    if not isinstance(model, keras.Model) or any(name not in [l.name for l in model.layers] for name in _BODY):
-        raise ValueError("model must be a network made by scene_net()")
-    inp = keras.Input((None, None, 1), name="any_canvas")
-    _, mask = _fcn_body(inp, {name: model.get_layer(name) for name in _BODY})
-    return keras.Model(inp, mask, name="mask_network")

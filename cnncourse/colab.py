@@ -1,7 +1,9 @@
 """One-click Colab: the "Open in Colab" badge and the setup cell of every notebook.
 
-The repository's address is written here, once (:data:`REPOSITORY`, :data:`BRANCH`).
-Every notebook starts with two cells made from it:
+The repository's address is configuration, written once in the package-data file
+``cnncourse/colab.json`` (``{"repository": "OWNER/NAME", "branch": "main"}``) and read into
+:data:`REPOSITORY` and :data:`BRANCH` when this module is imported. Every notebook starts
+with two cells made from it:
 
 1. a markdown cell with the badge, pointing at that very notebook on GitHub;
 2. a code cell that, only on Colab, installs this package from the same repository
@@ -13,8 +15,8 @@ Commands (run from the repository's root)::
     python -m cnncourse.colab repoint OWNER/REPO [--branch B] [notebooks/]   # for a fork
 
 ``sync`` changes nothing but those two cells (their outputs are left as they are);
-``repoint`` also rewrites the address in this file, so that a later ``sync`` and
-every new notebook keep pointing at the fork.
+``repoint`` also rewrites ``colab.json`` (never a Python source file), so that a later
+``sync`` and every new notebook keep pointing at the fork.
 
 Example
 -------
@@ -26,15 +28,27 @@ Example
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
-REPOSITORY = "cnncourse/cnncourse"
-BRANCH = "main"
+#: The configuration file holding the address; ``repoint`` rewrites it (tests point it elsewhere).
+ADDRESS_FILE = Path(__file__).with_name("colab.json")
 
-#: The file whose ``REPOSITORY``/``BRANCH`` lines ``repoint`` rewrites (tests point it elsewhere).
-ADDRESS_FILE = Path(__file__)
+
+def read_address(address_file=None):
+    """``(repository, branch)`` as written in the address file (:data:`ADDRESS_FILE`)."""
+    here = Path(address_file or ADDRESS_FILE)
+    try:
+        config = json.loads(here.read_text(encoding="utf-8"))
+        return config["repository"], config["branch"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RuntimeError(f"{here} must hold {{\"repository\": \"OWNER/NAME\", \"branch\": \"...\"}} "
+                           f"({exc})") from exc
+
+
+REPOSITORY, BRANCH = read_address()
 
 BADGE_MARK = "colab-badge.svg"
 SETUP_MARK = "# cnncourse setup cell"
@@ -168,14 +182,12 @@ def notebooks_in(folder):
     return sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
 
 
-def _rewrite_address(repository, branch, address_file=None):
+def write_address(repository, branch, address_file=None):
+    """Write ``repository`` and ``branch`` (checked) into the address file."""
+    repository, branch = check_repository(repository), check_branch(branch)
     here = Path(address_file or ADDRESS_FILE)
-    text = here.read_text()
-    new, n_repo = re.subn(r'^REPOSITORY = ".*"$', f'REPOSITORY = "{repository}"', text, count=1, flags=re.M)
-    new, n_branch = re.subn(r'^BRANCH = ".*"$', f'BRANCH = "{branch}"', new, count=1, flags=re.M)
-    if n_repo != 1 or n_branch != 1:
-        raise RuntimeError(f"{here} has no REPOSITORY = \"...\" / BRANCH = \"...\" lines to rewrite")
-    here.write_text(new)
+    here.write_text(json.dumps({"repository": repository, "branch": branch}, indent=2) + "\n",
+                    encoding="utf-8")
 
 
 def repoint(repository, branch="main", folder="notebooks", address_file=None):
@@ -187,7 +199,7 @@ def repoint(repository, branch="main", folder="notebooks", address_file=None):
     repository, branch = check_repository(repository), check_branch(branch)
     paths = notebooks_in(folder)
     root = Path(folder).resolve().parent
-    _rewrite_address(repository, branch, address_file)
+    write_address(repository, branch, address_file)
     REPOSITORY, BRANCH = repository, branch
     return [(p, sync_notebook(p, root, repository, branch)) for p in paths]
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from cnncourse import config
+from cnncourse.checks import check_bool, check_whole, is_whole
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -67,8 +68,7 @@ def load_mnist(pad=False, n_train=None, n_test=None, seed=0):
     x : float32 array, shape (n, 28, 28, 1) — or (n, 32, 32, 1) with ``pad`` — values in [0, 1]
     y : int64 array, shape (n,), digits 0-9
     """
-    if not isinstance(pad, bool):
-        raise TypeError(f"pad must be True or False, got {pad!r}")
+    check_bool(pad, "pad")
     (xtr, ytr), (xte, yte) = _mnist_uint8()
     train = _prepare(xtr, ytr, n_train, "mnist_train", seed, "n_train")
     test = _prepare(xte, yte, n_test, "mnist_test", seed, "n_test")
@@ -132,8 +132,7 @@ def take_subset(x, y, n, seed=0):
 def pad_images(images, pad):
     """Zero-pad a batch of images ``(n, h, w, c)`` by ``pad`` pixels on each side."""
     images = _check_batch(images, "images")
-    if not isinstance(pad, (int, np.integer)) or isinstance(pad, bool) or pad < 0:
-        raise ValueError(f"pad must be a whole number >= 0, got {pad!r}")
+    pad = check_whole(pad, "pad", 0)
     return np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
 
@@ -163,7 +162,7 @@ def shift_images(images, dx, dy):
     batch = _check_batch(arr[None] if single else arr, "images")
     h, w = batch.shape[1:3]
     for name, value, size, axis in (("dx", dx, w, "width"), ("dy", dy, h, "height")):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        if not is_whole(value):
             raise TypeError(f"{name} must be a whole number of pixels, got {value!r}")
         if abs(value) >= size:
             raise ValueError(
@@ -191,10 +190,9 @@ def _check_batch(images, name):
 
 
 def _check_count(n, name, available):
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-        raise TypeError(f"{name} must be a whole number or None, got {n!r}")
-    if n < 1:
-        raise ValueError(f"{name} must be at least 1, got {n}")
+    if not is_whole(n):
+        raise TypeError(f"{name} must be a whole number >= 1 or None, got {n!r}")
+    n = check_whole(n, name, 1)
     if n > available:
         raise ValueError(f"{name}={n} is larger than the data: only {available} examples are available")
     return int(n)

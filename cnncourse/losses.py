@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnncourse.checks import check_bool, check_number
+
 EPSILON = 1e-7
 _REDUCTIONS = ("mean", "none")
 
@@ -101,8 +103,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, reduction="mean", eps
     >>> round(float(binary_crossentropy([1, 0], [0.9, 0.2])), 4)   # mean of -ln .9 and -ln .8
     0.1643
     """
-    y, p = _pair(y_true, y_pred)
-    _check_bool(from_logits, "from_logits")
+    y, p = _targets_and_predictions(y_true, y_pred)
+    check_bool(from_logits, "from_logits")
     _check_targets_01(y, "y_true")
     if from_logits:
         per_value = np.maximum(p, 0) - p * y + np.log1p(np.exp(-np.abs(p)))
@@ -131,7 +133,7 @@ def mean_squared_error(y_true, y_pred, reduction="mean"):
     >>> float(mean_squared_error([[0.0, 1.0]], [[0.5, 0.5]]))
     0.25
     """
-    y, p = _pair(y_true, y_pred)
+    y, p = _targets_and_predictions(y_true, y_pred)
     sq = (y - p) ** 2
     per_example = sq if sq.ndim == 1 else sq.mean(axis=-1)
     return _reduce(per_example, reduction)
@@ -164,11 +166,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, reduction="mean"
     >>> round(float(categorical_crossentropy([[0, 1, 0]], [[0.2, 0.5, 0.3]])), 4)   # -ln 0.5
     0.6931
     """
-    y, p = _pair(y_true, y_pred)
+    y, p = _targets_and_predictions(y_true, y_pred)
     if y.ndim != 2:
         raise ValueError(f"y_true must have shape (batch, classes), got shape {y.shape}; "
                          "for integer labels use sparse_categorical_crossentropy")
-    _check_bool(from_logits, "from_logits")
+    check_bool(from_logits, "from_logits")
     if np.any(y < 0):
         raise ValueError("y_true must hold non-negative class weights (one-hot rows), found negative values")
     if from_logits:
@@ -246,10 +248,8 @@ def triplet_loss(anchor, positive, negative, margin=1.0, squared=True, reduction
     for name, arr in (("positive", p), ("negative", n)):
         if arr.shape != a.shape:
             raise ValueError(f"{name} must have the anchor's shape {a.shape}, got shape {arr.shape}")
-    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a number >= 0, got {margin!r}")
-    _check_bool(squared, "squared")
+    margin = check_number(margin, "margin", 0)
+    check_bool(squared, "squared")
     d_ap = pair_distance(a, p, squared=squared)
     d_an = pair_distance(a, n, squared=squared)
     return _reduce(np.maximum(d_ap - d_an + margin, 0.0), reduction)
@@ -267,7 +267,7 @@ def pair_distance(x, y, squared=True):
     y = _as_real_array(y, "y")
     if x.ndim != 2 or x.shape != y.shape:
         raise ValueError(f"x and y must both have shape (batch, dim), got {x.shape} and {y.shape}")
-    _check_bool(squared, "squared")
+    check_bool(squared, "squared")
     sq = np.sum((x - y) ** 2, axis=-1)
     return sq if squared else np.sqrt(sq)
 
@@ -290,7 +290,7 @@ def _as_real_array(values, name):
     return arr
 
 
-def _pair(y_true, y_pred):
+def _targets_and_predictions(y_true, y_pred):
     y = _as_real_array(y_true, "y_true")
     p = _as_real_array(y_pred, "y_pred")
     if y.shape != p.shape:
@@ -306,15 +306,8 @@ def _check_axis(axis, arr):
                          f"of {arr.ndim} axes, got {axis!r}")
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
 def _check_epsilon(epsilon):
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)) or not 0 <= epsilon < 0.5:
-        raise ValueError(f"epsilon must be a number in [0, 0.5), got {epsilon!r}")
-    return epsilon
+    return check_number(epsilon, "epsilon", 0, 0.5, high_open=True)
 
 
 def _check_probabilities(p):

@@ -10,9 +10,13 @@ What "convolution" means here is what it means in every deep-learning library:
 the input under the kernel is multiplied element by element with the kernel and
 summed, over all input channels, and the bias is added.
 
+It is also the package's one home for the arithmetic of convolutional networks: output
+sizes, receptive fields, and where a model's parameters and multiply-adds sit.
+
 Functions
 ---------
 conv_output_size    output length along one axis, for ``"valid"``, ``"same"`` or ``p`` zeros
+receptive_field     side of the input window one unit of a stack of layers sees
 same_padding        the ``(before, after)`` zeros Keras adds for ``padding="same"``
 pad_input           zero-pad a batch for a given kernel, stride and padding
 conv2d              the readable loop: batch x positions x filters
@@ -20,6 +24,9 @@ conv2d_fast         the same result, vectorised (sliding windows + ``einsum``)
 max_pool2d, avg_pool2d   pooling, equal to ``MaxPooling2D`` / ``AveragePooling2D``
 conv2d_params       number of weights of a conv layer
 conv2d_macs         multiply-adds one image costs a conv layer
+params_by_layer, macs_by_layer, count_macs   the same counted on a built Keras model
+
+Only the last three import Keras (when called): the NumPy functions stay light.
 
 Example
 -------
@@ -34,13 +41,16 @@ array([[ 5.,  7.],
 """
 from __future__ import annotations
 
-import math
+from collections import OrderedDict
 
 import numpy as np
 
+from cnncourse.checks import check_bool, check_model, check_whole, check_whole_or_pair
+
 __all__ = [
-    "conv_output_size", "same_padding", "pad_input", "conv2d", "conv2d_fast",
+    "conv_output_size", "same_padding", "receptive_field", "pad_input", "conv2d", "conv2d_fast",
     "max_pool2d", "avg_pool2d", "conv2d_params", "conv2d_macs",
+    "params_by_layer", "macs_by_layer", "count_macs",
 ]
 
 PADDINGS = ("valid", "same")
@@ -48,33 +58,13 @@ PADDINGS = ("valid", "same")
 
 # --------------------------------------------------------------------------- argument checks
 
-def _whole(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value}")
-    return int(value)
-
-
-def _pair(value, name, minimum):
-    """An int or a pair of ints -> (rows, cols)."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be one whole number or a pair (rows, cols), got {value!r}")
-        return _whole(value[0], name, minimum), _whole(value[1], name, minimum)
-    v = _whole(value, name, minimum)
-    return v, v
-
-
 def _padding_kind(padding):
     """``"valid"``, ``"same"`` or an int >= 0 (zeros on every side), checked."""
     if isinstance(padding, str):
         if padding.lower() not in PADDINGS:
             raise ValueError(f"padding must be 'valid', 'same' or a whole number of zeros >= 0, got {padding!r}")
         return padding.lower()
-    if isinstance(padding, (tuple, list)):
-        return _pair(padding, "padding", 0)
-    return _pair(padding, "padding", 0)
+    return check_whole_or_pair(padding, "padding", 0)
 
 
 def _batch(x, name="x"):
@@ -112,18 +102,26 @@ def conv_output_size(n, kernel_size, stride=1, padding="valid"):
     Raises
     ------
     ValueError
-        When the window does not fit the (padded) input even once.
+        When the window does not fit the (padded) input even once: there is no output of
+        size 0, and Keras refuses such a layer too. Also for a size, kernel or stride
+        below 1 or an unknown padding.
+    TypeError
+        When ``n``, ``kernel_size``, ``stride`` or ``padding`` is not a whole number.
 
     >>> conv_output_size(32, 5)                      # LeNet's first layer
     28
-    >>> conv_output_size(224, 11, stride=4, padding=2)  # AlexNet's first layer
+    >>> conv_output_size(227, 11, stride=4)          # AlexNet's first layer, as the paper drew it
     55
+    >>> conv_output_size(224, 11, stride=4, padding=2)  # the same with torchvision's padding
+    55
+    >>> conv_output_size(55, 3, 2)                   # overlapping 3x3 pooling, stride 2
+    27
     >>> conv_output_size(7, 3, stride=2, padding="same")
     4
     """
-    n = _whole(n, "n", 1)
-    f = _whole(kernel_size, "kernel_size", 1)
-    s = _whole(stride, "stride", 1)
+    n = check_whole(n, "n", 1)
+    f = check_whole(kernel_size, "kernel_size", 1)
+    s = check_whole(stride, "stride", 1)
     if isinstance(padding, (tuple, list)):
         raise ValueError(f"padding along one axis must be 'valid', 'same' or one whole number, got {padding!r}")
     kind = _padding_kind(padding)
@@ -151,12 +149,49 @@ def same_padding(n, kernel_size, stride=1):
     >>> same_padding(8, 3, 2)     # total 1: the zero goes at the end
     (0, 1)
     """
-    n = _whole(n, "n", 1)
-    f = _whole(kernel_size, "kernel_size", 1)
-    s = _whole(stride, "stride", 1)
+    n = check_whole(n, "n", 1)
+    f = check_whole(kernel_size, "kernel_size", 1)
+    s = check_whole(stride, "stride", 1)
     out = -(-n // s)
     total = max((out - 1) * s + f - n, 0)
     return total // 2, total - total // 2
+
+
+def receptive_field(layers):
+    """Side of the input window that one unit of the last layer of a stack sees.
+
+    Parameters
+    ----------
+    layers : sequence of (kernel, stride) pairs
+        The convolutions and poolings, first to last.
+
+    Returns
+    -------
+    int
+        ``r = 1 + sum_i (k_i - 1) * (s_1 * ... * s_{i-1})``.
+
+    Examples
+    --------
+    >>> receptive_field([(3, 1)] * 3)      # three 3x3 convolutions see 7x7
+    7
+    >>> receptive_field([(11, 4), (3, 2)])  # AlexNet's conv1 then pool1
+    19
+    """
+    try:
+        pairs = [tuple(p) for p in layers]
+    except TypeError:
+        raise ValueError(f"layers must be a sequence of (kernel, stride) pairs, got {layers!r}") from None
+    if not pairs:
+        raise ValueError("layers must hold at least one (kernel, stride) pair, got an empty sequence")
+    field, jump = 1, 1
+    for i, pair in enumerate(pairs):
+        if len(pair) != 2:
+            raise ValueError(f"layers[{i}] must be a (kernel, stride) pair, got {pair!r}")
+        kernel = check_whole(pair[0], f"layers[{i}] kernel", 1)
+        stride = check_whole(pair[1], f"layers[{i}] stride", 1)
+        field += (kernel - 1) * jump
+        jump *= stride
+    return field
 
 
 def _pads(h, w, kh, kw, sh, sw, padding):
@@ -190,8 +225,8 @@ def pad_input(x, kernel_size, stride=1, padding="valid", value=0.0):
            [0., 0., 0., 0.]])
     """
     x = _batch(x)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(stride, "stride", 1)
+    kh, kw = check_whole_or_pair(kernel_size, "kernel_size", 1)
+    sh, sw = check_whole_or_pair(stride, "stride", 1)
     (top, bottom), (left, right) = _pads(x.shape[1], x.shape[2], kh, kw, sh, sw, padding)
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
@@ -220,7 +255,7 @@ def _prepare_conv(x, kernels, bias, stride, padding):
         b = np.asarray(bias)
         if b.shape != (c_out,):
             raise ValueError(f"bias must have shape (filters,) = ({c_out},), got shape {b.shape}")
-    sh, sw = _pair(stride, "stride", 1)
+    sh, sw = check_whole_or_pair(stride, "stride", 1)
     xp = pad_input(x, (kh, kw), (sh, sw), padding)
     if kh > xp.shape[1] or kw > xp.shape[2]:
         raise ValueError(
@@ -314,8 +349,8 @@ def conv2d_fast(x, kernels, bias=None, stride=1, padding="valid"):
 
 def _pool(x, pool_size, stride, padding, how):
     x = _batch(x)
-    ph, pw = _pair(pool_size, "pool_size", 1)
-    sh, sw = (ph, pw) if stride is None else _pair(stride, "stride", 1)
+    ph, pw = check_whole_or_pair(pool_size, "pool_size", 1)
+    sh, sw = (ph, pw) if stride is None else check_whole_or_pair(stride, "stride", 1)
     kind = _padding_kind(padding)
     if not isinstance(kind, str):
         raise ValueError(f"padding of a pooling layer must be 'valid' or 'same', got {padding!r}")
@@ -397,11 +432,10 @@ def conv2d_params(kernel_size, in_channels, filters, use_bias=True):
     >>> conv2d_params((5, 5), 1, 6)      # LeNet-5's first layer
     156
     """
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    c_in = _whole(in_channels, "in_channels", 1)
-    c_out = _whole(filters, "filters", 1)
-    if not isinstance(use_bias, bool):
-        raise TypeError(f"use_bias must be True or False, got {use_bias!r}")
+    kh, kw = check_whole_or_pair(kernel_size, "kernel_size", 1)
+    c_in = check_whole(in_channels, "in_channels", 1)
+    c_out = check_whole(filters, "filters", 1)
+    use_bias = check_bool(use_bias, "use_bias")
     return (kh * kw * c_in + int(use_bias)) * c_out
 
 
@@ -425,13 +459,109 @@ def conv2d_macs(input_shape, kernel_size, filters, stride=1, padding="valid"):
     """
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, in_channels), got {input_shape!r}")
-    h = _whole(input_shape[0], "input_shape height", 1)
-    w = _whole(input_shape[1], "input_shape width", 1)
-    c_in = _whole(input_shape[2], "input_shape channels", 1)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    sh, sw = _pair(stride, "stride", 1)
+    h = check_whole(input_shape[0], "input_shape height", 1)
+    w = check_whole(input_shape[1], "input_shape width", 1)
+    c_in = check_whole(input_shape[2], "input_shape channels", 1)
+    kh, kw = check_whole_or_pair(kernel_size, "kernel_size", 1)
+    sh, sw = check_whole_or_pair(stride, "stride", 1)
     kind = _padding_kind(padding)
     ph, pw = kind if isinstance(kind, tuple) else (kind, kind)
     out_h = conv_output_size(h, kh, sh, ph)
     out_w = conv_output_size(w, kw, sw, pw)
-    return out_h * out_w * _whole(filters, "filters", 1) * kh * kw * c_in
+    return out_h * out_w * check_whole(filters, "filters", 1) * kh * kw * c_in
+
+
+def _leaf_layers(model):
+    """The layers of ``model`` with nested models (e.g. an augmentation block) opened up."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # Sequential and functional sub-models alike
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
+def params_by_layer(model):
+    """``OrderedDict`` layer name -> number of parameters (trainable and not), layers in order.
+
+    Nested models are opened up. Only layers that hold parameters are listed.
+
+    >>> from cnncourse.models import vgg16
+    >>> counts = params_by_layer(vgg16())          # doctest: +SKIP
+    >>> counts["fc1"]                               # doctest: +SKIP
+    102764544
+    """
+    check_model(model, built=True)
+    out = OrderedDict()
+    for layer in _leaf_layers(model):
+        n = int(sum(int(np.prod(w.shape)) for w in layer.weights))
+        if n:
+            out[layer.name] = n
+    return out
+
+
+def _shape(tensor_shape):
+    return tuple(tensor_shape)
+
+
+def macs_by_layer(model):
+    """``OrderedDict`` layer name -> multiply-adds for ONE image, for the layers that do them.
+
+    Counted, as the literature counts them:
+
+    * ``Conv2D`` (and the course's ``PatchWhitening``): ``H_out * W_out * k_h * k_w * (C_in / groups) * C_out``
+    * ``DepthwiseConv2D``: ``H_out * W_out * k_h * k_w * C_in * depth_multiplier``
+    * ``Dense``: ``in * out`` (times the positions, if it is applied to a feature map)
+
+    Biases, activations, pooling, normalization and augmentation are left out:
+    they cost a few operations per value, not per weight, and change the totals by
+    well under 1 %.
+
+    Examples
+    --------
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, name="c"),
+    ...                       keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
+    >>> dict(macs_by_layer(m))       # c: 6*6*3*3*3*4, d: 144*2
+    {'c': 3888, 'd': 288}
+    """
+    import keras
+
+    from cnncourse.layers import PatchWhitening
+
+    check_model(model, built=True)
+    out = OrderedDict()
+    for layer in _leaf_layers(model):
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            _, h, w, _ = _shape(layer.output.shape)
+            kh, kw = layer.kernel_size
+            c_in = _shape(layer.input.shape)[-1]
+            out[layer.name] = int(h * w * kh * kw * c_in * layer.depth_multiplier)
+        elif isinstance(layer, keras.layers.Conv2D):
+            if layer.data_format != "channels_last":
+                raise ValueError(f"layer {layer.name!r}: only channels_last convolutions are counted")
+            _, h, w, c_out = _shape(layer.output.shape)
+            kh, kw = layer.kernel_size
+            c_in = _shape(layer.input.shape)[-1]
+            out[layer.name] = int(h * w * kh * kw * (c_in // layer.groups) * c_out)
+        elif isinstance(layer, PatchWhitening):
+            _, h, w, c_out = _shape(layer.output.shape)
+            c_in = _shape(layer.input.shape)[-1]
+            out[layer.name] = int(h * w * layer.patch * layer.patch * c_in * c_out)
+        elif isinstance(layer, keras.layers.Dense):
+            in_shape = _shape(layer.input.shape)
+            positions = int(np.prod(in_shape[1:-1])) if len(in_shape) > 2 else 1
+            out[layer.name] = int(positions * in_shape[-1] * layer.units)
+    return out
+
+
+def count_macs(model):
+    """Multiply-adds ``model`` does for one image (see :func:`macs_by_layer`), an int.
+
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    >>> count_macs(m)
+    12
+    """
+    return int(sum(macs_by_layer(model).values()))

@@ -14,6 +14,8 @@ import sys
 import numpy as np
 
 from cnncourse import config
+from cnncourse.checks import check_whole
+from cnncourse.device import accelerator
 
 MIN_KERAS = (3, 0)
 
@@ -22,8 +24,8 @@ def quiet_tensorflow():
     """Keep TensorFlow's C++ start-up log out of notebook output (call before importing it).
 
     oneDNN stays on (``TF_ENABLE_ONEDNN_OPTS`` is left alone): without it TensorFlow's CPU
-    convolutions in bfloat16 fall back to a slow path (measured: a training step of
-    ``vgg7_cifar`` about 10x slower), and its start-up line is silenced by :func:`begin`.
+    convolutions in bfloat16 fall back to a slow path (how much slower: the README's CIFAR-10
+    benchmark section), and its start-up line is silenced by :func:`begin`.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # TensorFlow's Python warnings (e.g. "triggered tf.function retracing" when several
@@ -39,13 +41,12 @@ def set_seed(seed=0):
     GPU kernels may still differ in the last bits between runs; on a CPU the
     same seed gives the same weights and the same training curve.
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    seed = check_whole(seed, "seed", 0)
     random.seed(seed)
     np.random.seed(seed)
     import keras
 
-    keras.utils.set_random_seed(int(seed))
+    keras.utils.set_random_seed(seed)
 
 
 def check_versions():
@@ -105,34 +106,6 @@ def _native_stderr_silenced():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-
-
-def gpu_available():
-    """True when the Keras backend computes on a GPU (TensorFlow, JAX or PyTorch)."""
-    import keras
-
-    backend = keras.backend.backend()
-    try:
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            return bool(tf.config.list_physical_devices("GPU"))
-        if backend == "jax":
-            import jax
-
-            return jax.default_backend() == "gpu"
-        if backend == "torch":
-            import torch
-
-            return bool(torch.cuda.is_available())
-    except Exception:  # a broken driver is not a reason to stop the notebook
-        return False
-    return False
-
-
-def accelerator():
-    """``"GPU"`` when the Keras backend computes on one, else ``"CPU"``."""
-    return "GPU" if gpu_available() else "CPU"
 
 
 def begin(seed=0, verbose=True):

@@ -4,6 +4,7 @@ import pytest
 from sklearn.metrics import jaccard_score
 
 from cnncourse import applications as apps
+from cnncourse.models import mask_network, scene_net
 
 
 def digit_blocks(n=6, seed=0):
@@ -157,17 +158,6 @@ def test_dice_is_a_function_of_iou():
     assert apps.dice(np.zeros(4, int), np.zeros(4, int)) == 1.0
 
 
-def test_draw_box_puts_the_rectangle_on_pixel_edges():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    rect = apps.draw_box(ax, (2, 3, 5, 9), label="7")
-    assert rect.get_xy() == (2.5, 1.5) and rect.get_width() == 6 and rect.get_height() == 3
-    plt.close(fig)
-
-
 # ----------------------------------------------------------------------------- scenes, detections, network
 
 def test_make_scene_places_every_digit_apart():
@@ -225,21 +215,21 @@ def test_scene_net_heads_and_its_fully_convolutional_path():
     import keras
 
     keras.utils.set_random_seed(0)
-    net = apps.scene_net(canvas_size=48, width=2)
+    net = scene_net(canvas_size=48, width=2)
     out = net(np.zeros((3, 48, 48, 1), "float32"))
     assert tuple(out["mask"].shape) == (3, 48, 48, 11)
     assert tuple(out["box"].shape) == (3, 4) and tuple(out["digit"].shape) == (3, 10)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out["mask"]).sum(-1), 1.0, rtol=1e-5)
-    seg = apps.mask_network(net)
+    seg = mask_network(net)
     x = np.random.default_rng(0).random((2, 48, 48, 1)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(seg(x)),
                                keras.ops.convert_to_numpy(net(x)["mask"]), atol=1e-6)   # same weights
     assert tuple(seg(np.zeros((1, 96, 80, 1), "float32")).shape) == (1, 96, 80, 11)
     assert seg.count_params() < net.count_params()
-    assert apps.scene_net().count_params() == 207_969
+    assert scene_net().count_params() == 207_969
     with pytest.raises(ValueError, match="canvas_size must be a whole multiple of 8"):
-        apps.scene_net(canvas_size=50)
+        scene_net(canvas_size=50)
     with pytest.raises(ValueError, match="width"):
-        apps.scene_net(width=0)
+        scene_net(width=0)
     with pytest.raises(ValueError, match="made by scene_net"):
-        apps.mask_network(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()]))
+        mask_network(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()]))

@@ -1,10 +1,11 @@
 """One-click Colab: badge and setup cell, sync, repoint for a fork, and what Colab installs.
 
-Nothing here touches the real notebooks or the real ``cnncourse/colab.py``: ``repoint`` runs on
-copies in ``tmp_path`` with the address file redirected to a copy.
+Nothing here touches the real notebooks or the real address file ``cnncourse/colab.json``:
+``repoint`` runs on copies in ``tmp_path`` with the address file redirected to a copy.
 """
 import contextlib
 import io
+import json
 import subprocess
 import sys
 import types
@@ -120,9 +121,9 @@ def test_sync_writes_badge_and_setup_and_is_idempotent(tmp_path):
 
 @pytest.fixture
 def address_copy(tmp_path, monkeypatch):
-    """colab.py's address lines live in a copy; the module's globals are restored after the test."""
-    copy = tmp_path / "colab_copy.py"
-    copy.write_text(Path(colab.__file__).read_text())
+    """The address file lives in a copy; the module's globals are restored after the test."""
+    copy = tmp_path / "colab_copy.json"
+    copy.write_text(colab.ADDRESS_FILE.read_text())
     monkeypatch.setattr(colab, "ADDRESS_FILE", copy)
     monkeypatch.setattr(colab, "REPOSITORY", colab.REPOSITORY)
     monkeypatch.setattr(colab, "BRANCH", colab.BRANCH)
@@ -130,7 +131,8 @@ def address_copy(tmp_path, monkeypatch):
 
 
 def test_repoint_moves_every_badge_setup_cell_and_the_address(tmp_path, address_copy, capsys):
-    real = Path(colab.__file__).read_bytes()
+    real_source = Path(colab.__file__).read_bytes()
+    real_address = (Path(colab.__file__).parent / "colab.json").read_bytes()
     folder = make_folder(tmp_path)
     assert colab.main(["repoint", "https://github.com/alice/fork", "--branch", "dev", str(folder)]) == 0
     assert "alice/fork (dev)" in capsys.readouterr().out
@@ -140,14 +142,13 @@ def test_repoint_moves_every_badge_setup_cell_and_the_address(tmp_path, address_
         assert "/github/alice/fork/blob/dev/notebooks/" + path.name in nb.cells[0].source
         assert nb.cells[1].source == colab.setup_source("alice/fork", "dev")
         assert "git+https://github.com/alice/fork@dev" in nb.cells[1].source
-    text = address_copy.read_text()
-    assert 'REPOSITORY = "alice/fork"' in text and 'BRANCH = "dev"' in text
-    assert [l for l in text.splitlines() if l.startswith("REPOSITORY = ")] == ['REPOSITORY = "alice/fork"']
-    assert Path(colab.__file__).read_bytes() == real          # the real module is untouched
-    # the rewritten address file still defines the same module, pointing at the fork
-    namespace = {"__file__": str(address_copy), "__name__": "colab_copy"}
-    exec(compile(text, str(address_copy), "exec"), namespace)
-    assert namespace["badge_url"]("notebooks/x.ipynb").startswith(
+    assert json.loads(address_copy.read_text()) == {"repository": "alice/fork", "branch": "dev"}
+    assert Path(colab.__file__).read_bytes() == real_source   # no Python source is rewritten
+    assert (Path(colab.__file__).parent / "colab.json").read_bytes() == real_address   # the real one is untouched
+    # the rewritten address file is what a fresh import reads: badges point at the fork
+    assert colab.read_address(address_copy) == ("alice/fork", "dev")
+    assert (colab.REPOSITORY, colab.BRANCH) == ("alice/fork", "dev")
+    assert colab.badge_url("notebooks/x.ipynb").startswith(
         "https://colab.research.google.com/github/alice/fork/blob/dev/")
 
 
@@ -208,11 +209,30 @@ def test_a_non_editable_install_ships_every_subpackage():
 
 
 def test_the_address_is_written_in_one_place():
-    """Only colab.py names the repository, so that ``repoint`` moves every reference to it."""
-    others = [p for p in (ROOT / "cnncourse").rglob("*.py")
-              if p.name != "colab.py" and colab.REPOSITORY in p.read_text(encoding="utf-8")]
+    """Only the address file names the repository, so that ``repoint`` moves every reference to it."""
+    others = [p for p in (ROOT / "cnncourse").rglob("*") if p.is_file() and p.suffix in (".py", ".json", ".toml")
+              and p.name != "colab.json" and colab.REPOSITORY in p.read_text(encoding="utf-8")]
     assert others == [], f"the repository's address is also written in {others}: use cnncourse.colab"
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         later = [i for i, c in enumerate(nb.cells[2:], start=2) if colab.REPOSITORY in c.source]
         assert later == [], f"{path.name}: cells {later} name the repository; only cells 0 and 1 may"
+
+
+def test_the_address_file_is_package_data_that_pip_installs():
+    """``repoint`` rewrites colab.json, so a non-editable install (Colab) must ship it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        tomllib = pytest.importorskip("tomli")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "colab.json" in config["tool"]["setuptools"]["package-data"]["cnncourse"]
+    assert colab.ADDRESS_FILE == Path(colab.__file__).with_name("colab.json") and colab.ADDRESS_FILE.is_file()
+    assert colab.read_address() == (colab.REPOSITORY, colab.BRANCH)
+
+
+def test_a_broken_address_file_is_reported(tmp_path):
+    bad = tmp_path / "colab.json"
+    bad.write_text('{"repository": "alice/fork"}')
+    with pytest.raises(RuntimeError, match="must hold"):
+        colab.read_address(bad)

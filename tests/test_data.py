@@ -75,7 +75,7 @@ def test_cifar10_matches_published_channel_means(real_data, monkeypatch):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n_train": 0}, "n_train must be at least 1"),
+    ({"n_train": 0}, "n_train must be a whole number >= 1"),
     ({"n_train": 70000}, "n_train=70000 is larger than the data"),
     ({"n_test": 2.5}, "n_test must be a whole number"),
     ({"pad": "yes"}, "pad must be True or False"),

@@ -248,7 +248,7 @@ def test_triplet_bad_arguments():
         losses.triplet_loss(np.zeros(3), np.zeros(3), np.zeros(3))
     with pytest.raises(ValueError, match="margin must be a number >= 0"):
         losses.triplet_loss(a, a, a, margin=-1)
-    with pytest.raises(ValueError, match="margin must be a number >= 0"):
+    with pytest.raises(TypeError, match="margin must be a number >= 0"):
         losses.triplet_loss(a, a, a, margin="big")
     with pytest.raises(TypeError, match="squared must be True or False"):
         losses.triplet_loss(a, a, a, squared=None)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from cnncourse import ops
+from cnncourse.ops import conv_output_size, count_macs, macs_by_layer, params_by_layer, receptive_field
 
 RNG = np.random.default_rng(0)
 SIZES = [(6, 6), (7, 7), (5, 8)]          # even, odd, non-square (odd x even)
@@ -234,3 +235,93 @@ def test_bad_arguments_raise_clear_errors():
         ops.conv2d_macs((5, 5), 3, 1)
     with pytest.raises(TypeError, match="use_bias"):
         ops.conv2d_params(3, 1, 1, use_bias="yes")
+
+
+# --------------------------------------------------------------------------- sizes and counts (once in models.common)
+
+def test_conv_output_size():
+    assert conv_output_size(227, 11, 4) == 55
+    assert conv_output_size(224, 11, 4) == 54
+    assert conv_output_size(224, 11, 4, padding=2) == 55     # torchvision's AlexNet pads by 2
+    assert conv_output_size(55, 3, 2) == 27
+    assert conv_output_size(32, 5, 2, "same") == 16
+    with pytest.raises(ValueError, match="does not fit even once"):   # no output of size 0
+        conv_output_size(3, 5)
+    for bad, error, match in [(dict(n=0), ValueError, "n must be"),
+                              (dict(kernel_size=2.5), TypeError, "kernel_size must be"),
+                              (dict(stride=0), ValueError, "stride must be"),
+                              (dict(padding="full"), ValueError, "padding must be"),
+                              (dict(padding=-1), ValueError, "padding must be")]:
+        args = dict(n=10, kernel_size=3, stride=1, padding="valid")
+        args.update(bad)
+        with pytest.raises(error, match=match):
+            conv_output_size(**args)
+
+
+def test_conv_output_size_matches_keras():
+    for size, kernel, stride, padding in [(227, 11, 4, "valid"), (30, 3, 2, "same"), (31, 3, 2, "valid"),
+                                          (13, 3, 1, "same"), (17, 4, 3, "valid")]:
+        layer = keras.layers.Conv2D(1, kernel, strides=stride, padding=padding)
+        shape = layer.compute_output_shape((None, size, size, 1))
+        assert shape[1] == conv_output_size(size, kernel, stride, padding)
+
+
+def test_receptive_field():
+    assert receptive_field([(3, 1)]) == 3
+    assert receptive_field([(3, 1)] * 2) == 5
+    assert receptive_field([(3, 1)] * 3) == 7
+    assert receptive_field([(11, 4), (3, 2)]) == 19
+    assert receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)]) == 10
+    with pytest.raises(ValueError, match="at least one"):
+        receptive_field([])
+    with pytest.raises(ValueError, match=r"layers\[1\] must be a \(kernel, stride\) pair"):
+        receptive_field([(3, 1), (3,)])
+    with pytest.raises(ValueError, match=r"layers\[0\] stride"):
+        receptive_field([(3, 0)])
+    with pytest.raises(ValueError, match="sequence of"):
+        receptive_field(3)
+
+
+def test_receptive_field_by_impulse():
+    """The field computed by the formula is where an impulse's gradient reaches, in a real stack."""
+    stack = keras.Sequential([keras.Input((15, 15, 1)),
+                              keras.layers.Conv2D(1, 3, padding="same", use_bias=False, kernel_initializer="ones"),
+                              keras.layers.Conv2D(1, 3, padding="same", use_bias=False, kernel_initializer="ones"),
+                              keras.layers.Conv2D(1, 3, padding="same", use_bias=False, kernel_initializer="ones")])
+    x = np.zeros((1, 15, 15, 1), "float32")
+    x[0, 7, 7, 0] = 1.0
+    out = keras.ops.convert_to_numpy(stack(x))[0, :, :, 0]
+    rows, cols = np.nonzero(out)
+    assert rows.max() - rows.min() + 1 == receptive_field([(3, 1)] * 3) == 7
+    assert cols.max() - cols.min() + 1 == 7
+
+
+def test_count_macs_small_model_and_errors():
+    model = keras.Sequential([keras.Input((8, 8, 3)),
+                              keras.Sequential([keras.layers.Identity()], name="inner"),
+                              keras.layers.Conv2D(4, 3, name="c"),
+                              keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name="dw"),
+                              keras.layers.MaxPooling2D(name="p"),
+                              keras.layers.Dense(5, name="pointwise"),
+                              keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
+    macs = macs_by_layer(model)
+    assert macs["c"] == 6 * 6 * 3 * 3 * 3 * 4
+    assert macs["dw"] == 4 * 4 * 3 * 3 * 4 * 2
+    assert macs["pointwise"] == 2 * 2 * 8 * 5
+    assert macs["d"] == 20 * 2
+    assert "p" not in macs
+    assert count_macs(model) == sum(macs.values())
+    with pytest.raises(TypeError, match="model must be a built keras.Model"):
+        count_macs("alexnet")
+    with pytest.raises(TypeError, match="model must be a built keras.Model"):
+        params_by_layer(None)
+
+
+def test_importing_ops_does_not_import_keras():
+    """The NumPy functions stay light: Keras is imported only by the counting functions."""
+    import subprocess
+    import sys
+
+    code = "import sys, cnncourse.ops; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -30,10 +30,18 @@ def test_same_seed_same_keras_weights():
     assert not np.array_equal(w1, w3)
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
-def test_bad_seed(seed):
-    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError),
+                                         (True, TypeError)])
+def test_bad_seed(seed, error):
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
         session.set_seed(seed)
+
+
+def test_numpy_integer_seed_is_a_whole_number():
+    session.set_seed(np.int64(5))
+    a = np.random.rand(2)
+    session.set_seed(5)
+    np.testing.assert_array_equal(a, np.random.rand(2))
 
 
 def test_keras_2_gets_a_helpful_message(monkeypatch):

@@ -5,7 +5,7 @@ import pytest
 import keras  # noqa: E402  (required: requirements.txt)
 
 from cnncourse.models import vgg16, vgg_cifar  # noqa: E402
-from cnncourse.models.common import count_macs, macs_by_layer, params_by_layer  # noqa: E402
+from cnncourse.ops import count_macs, macs_by_layer, params_by_layer  # noqa: E402
 from cnncourse.models.vgg import TOTAL_PARAMS  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def test_macs(full):
     (dict(input_shape=(31, 224, 3)), r"input_shape must be .* >= 32"),
     (dict(input_shape=(224, 224, 0)), "input_shape must be"),
     (dict(num_classes=0), "num_classes must be a whole number >= 2"),
-    (dict(dropout=-0.1), "dropout must be in"),
+    (dict(dropout=-0.1), r"dropout must be a number in \[0, 1\)"),
 ])
 def test_full_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -110,16 +110,16 @@ def test_cifar_variant_options():
     assert model.output.shape == (None, 4)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(input_shape=(16, 16, 3)), r"input_shape must be .* >= 32 \(so that 5 2x2 poolings"),
-    (dict(widths=(64, 128), convs=(2, 2, 3)), "one entry per block: got 2 widths and 3 convs"),
-    (dict(widths=(64, 0, 128, 256, 256)), "widths must be a non-empty sequence of whole numbers >= 1"),
-    (dict(convs=5), "convs must be a sequence"),
-    (dict(widths=()), "widths must be a non-empty sequence"),
-    (dict(batch_norm="yes"), "batch_norm must be True or False"),
-    (dict(conv_dropout=1), "conv_dropout must be in"),
-    (dict(dense_units=-5), "dense_units must be a whole number >= 1"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(input_shape=(16, 16, 3)), ValueError, r"input_shape must be .* >= 32 \(so that 5 2x2 poolings"),
+    (dict(widths=(64, 128), convs=(2, 2, 3)), ValueError, "one entry per block: got 2 widths and 3 convs"),
+    (dict(widths=(64, 0, 128, 256, 256)), ValueError, "widths must be a non-empty sequence of whole numbers >= 1"),
+    (dict(convs=5), ValueError, "convs must be a sequence"),
+    (dict(widths=()), ValueError, "widths must be a non-empty sequence"),
+    (dict(batch_norm="yes"), TypeError, "batch_norm must be True or False"),
+    (dict(conv_dropout=1), ValueError, r"conv_dropout must be a number in \[0, 1\)"),
+    (dict(dense_units=-5), ValueError, "dense_units must be a whole number >= 1"),
 ])
-def test_cifar_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_cifar_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         vgg_cifar(**kwargs)

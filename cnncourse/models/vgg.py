@@ -35,12 +35,9 @@ Example
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from cnncourse.models.common import (augmentation, check_dropout, check_image_shape,
-                                     check_num_classes)
+from cnncourse.checks import check_bool, check_image_shape, check_number, check_whole, is_whole
 
 #: Filters of each block and convolutions per block of VGG-16 (configuration D).
 WIDTHS = (64, 128, 256, 512, 512)
@@ -49,20 +46,13 @@ CONVS = (2, 2, 3, 3, 3)
 TOTAL_PARAMS = 138_357_544
 
 
-def _check_bool(value, name):
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
 def _check_blocks(widths, convs):
     def ints(seq, name):
         try:
             values = tuple(seq)
         except TypeError:
             raise ValueError(f"{name} must be a sequence of whole numbers >= 1, got {seq!r}") from None
-        if not values or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                                 for v in values):
+        if not values or not all(is_whole(v) and v >= 1 for v in values):
             raise ValueError(f"{name} must be a non-empty sequence of whole numbers >= 1, got {seq!r}")
         return tuple(int(v) for v in values)
 
@@ -71,12 +61,6 @@ def _check_blocks(widths, convs):
         raise ValueError(f"widths and convs must have one entry per block: got {len(widths)} widths "
                          f"and {len(convs)} convs")
     return widths, convs
-
-
-def _output_dtype():
-    import keras
-
-    return "float32" if keras.config.dtype_policy().name.startswith("mixed") else None
 
 
 def _blocks(x, widths, convs, batch_norm, conv_dropout):
@@ -125,10 +109,12 @@ def vgg16(input_shape=(224, 224, 3), num_classes=1000, dropout=0.5):
     import keras
     from keras import layers
 
+    from cnncourse.layers import head_dtype
+
     input_shape = check_image_shape(input_shape, 2 ** len(CONVS),
                                     f"so that {len(CONVS)} 2x2 poolings keep a pixel")
-    num_classes = check_num_classes(num_classes)
-    dropout = check_dropout(dropout)
+    num_classes = check_whole(num_classes, "num_classes", 2)
+    dropout = check_number(dropout, "dropout", 0, 1, high_open=True)
 
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = _blocks(inputs, WIDTHS, CONVS, batch_norm=False, conv_dropout=0.0)
@@ -140,7 +126,7 @@ def vgg16(input_shape=(224, 224, 3), num_classes=1000, dropout=0.5):
     if dropout:
         x = layers.Dropout(dropout, name="fc2_drop")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
-                           dtype=_output_dtype())(x)
+                           dtype=head_dtype())(x)
     return keras.Model(inputs, outputs, name="vgg16")
 
 
@@ -171,7 +157,7 @@ def vgg_cifar(input_shape=(32, 32, 3), num_classes=10, widths=WIDTHS, convs=CONV
     dense_units : int >= 1
         Width of fc1 and fc2 (the paper's 4096, scaled down).
     augment : bool
-        Random flips and shifts (:func:`~cnncourse.models.common.augmentation`), training only.
+        Random flips and shifts (:func:`~cnncourse.layers.augmentation`), training only.
 
     Returns
     -------
@@ -189,16 +175,17 @@ def vgg_cifar(input_shape=(32, 32, 3), num_classes=10, widths=WIDTHS, convs=CONV
     import keras
     from keras import layers
 
+    from cnncourse.layers import augmentation, head_dtype
+
     widths, convs = _check_blocks(widths, convs)
     input_shape = check_image_shape(input_shape, 2 ** len(widths),
                                     f"so that {len(widths)} 2x2 poolings keep a pixel")
-    num_classes = check_num_classes(num_classes)
-    batch_norm = _check_bool(batch_norm, "batch_norm")
-    augment = _check_bool(augment, "augment")
-    dropout = check_dropout(dropout)
-    conv_dropout = check_dropout(conv_dropout, "conv_dropout")
-    if isinstance(dense_units, bool) or not isinstance(dense_units, numbers.Integral) or dense_units < 1:
-        raise ValueError(f"dense_units must be a whole number >= 1, got {dense_units!r}")
+    num_classes = check_whole(num_classes, "num_classes", 2)
+    batch_norm = check_bool(batch_norm, "batch_norm")
+    augment = check_bool(augment, "augment")
+    dropout = check_number(dropout, "dropout", 0, 1, high_open=True)
+    conv_dropout = check_number(conv_dropout, "conv_dropout", 0, 1, high_open=True)
+    dense_units = check_whole(dense_units, "dense_units", 1)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(4.0, offset=-2.0, name="standardize")(inputs)
@@ -211,7 +198,7 @@ def vgg_cifar(input_shape=(32, 32, 3), num_classes=10, widths=WIDTHS, convs=CONV
         if dropout:
             x = layers.Dropout(dropout, name=f"fc{k}_drop")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
-                           dtype=_output_dtype())(x)
+                           dtype=head_dtype())(x)
     return keras.Model(inputs, outputs, name="vgg_cifar")
 
 
@@ -230,9 +217,9 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     Still VGG: only 3x3 convolutions, two per block, a 2x2 max pooling that halves the
     map in every block and widths that grow (64, 256, 256). What makes it train to
     93-94 % in about ten epochs: a frozen 2x2 **patch-whitening** convolution in front
-    (:class:`~cnncourse.models.layers.PatchWhitening`), **identity (Dirac) initialization**
+    (:class:`~cnncourse.layers.PatchWhitening`), **identity (Dirac) initialization**
     of each convolution, batch normalization with a fixed scale and a fast-learning bias
-    (:class:`~cnncourse.models.layers.ScaledBias`), and a bias-free linear head on a global
+    (:class:`~cnncourse.layers.ScaledBias`), and a bias-free linear head on a global
     max pooling, scaled down by ``head_scale``. Layout, for 32x32 input::
 
         normalize -> whiten 2x2 (24 filters, 31x31) -> act
@@ -248,7 +235,8 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     widths : sequence of 3 ints >= 1
         Filters of the three blocks.
     activation : "relu" or "gelu"
-        ReLU is 2x cheaper than GELU in TensorFlow on a CPU, for about the same accuracy.
+        ReLU is cheaper than GELU in TensorFlow on a CPU (see the README's benchmark section),
+        for about the same accuracy.
     num_classes : int >= 2
     batch_norm_momentum : float in [0, 1)
         Keras's momentum of the running statistics (0.6: they follow the weights quickly).
@@ -278,8 +266,7 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     import keras
     from keras import layers
 
-    from cnncourse.checks import check_number
-    from cnncourse.models.layers import Dirac, PatchWhitening, ScaledBias, torch_uniform
+    from cnncourse.layers import Dirac, PatchWhitening, ScaledBias, torch_uniform
 
     try:
         shape = tuple(input_shape)
@@ -293,11 +280,11 @@ def vgg7_cifar(whitening_images=None, widths=FAST_WIDTHS, activation="relu", num
     widths, _ = _check_blocks(widths, (2, 2, 2))
     if activation not in ("relu", "gelu"):
         raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
-    num_classes = check_num_classes(num_classes)
-    batch_norm_momentum = check_dropout(batch_norm_momentum, "batch_norm_momentum")
-    whitening, dirac = _check_bool(whitening, "whitening"), _check_bool(dirac, "dirac")
-    bias_scale = check_number(bias_scale, "bias_scale", 0.0, low_open=True)
-    head_scale = check_number(head_scale, "head_scale", 0.0, low_open=True)
+    num_classes = check_whole(num_classes, "num_classes", 2)
+    batch_norm_momentum = check_number(batch_norm_momentum, "batch_norm_momentum", 0, 1, high_open=True)
+    whitening, dirac = check_bool(whitening, "whitening"), check_bool(dirac, "dirac")
+    bias_scale = check_number(bias_scale, "bias_scale", 0, low_open=True)
+    head_scale = check_number(head_scale, "head_scale", 0, low_open=True)
 
     def act(name):
         return layers.Activation(activation, name=name)

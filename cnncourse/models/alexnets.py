@@ -41,8 +41,8 @@ Example
 """
 from __future__ import annotations
 
-from cnncourse.models.common import (LocalResponseNormalization, augmentation, check_dropout,
-                                     check_image_shape, check_num_classes, conv_output_size)
+from cnncourse.checks import check_bool, check_image_shape, check_number, check_whole
+from cnncourse.ops import conv_output_size
 
 #: Filters of the five convolutions, as in the paper.
 FILTERS = (96, 256, 384, 384, 256)
@@ -66,12 +66,13 @@ def _full_min_side():
     """Smallest input side for which conv1 and the three 3x3/2 poolings leave one pixel."""
     side = 11
     while True:
-        n = conv_output_size(side, 11, 4)
-        for _ in range(3):
-            n = conv_output_size(n, 3, 2) if n else 0
-        if n >= 1:
+        try:
+            n = conv_output_size(side, 11, 4)
+            for _ in range(3):
+                n = conv_output_size(n, 3, 2)       # raises when the window no longer fits
             return side
-        side += 1
+        except ValueError:
+            side += 1
 
 
 def _cifar_min_side():
@@ -113,8 +114,8 @@ def alexnet(input_shape=(227, 227, 3), num_classes=1000, lrn=False, groups=1, dr
 
     Raises
     ------
-    ValueError
-        When an argument is not allowed; the message names it and what is.
+    TypeError, ValueError
+        When an argument has the wrong type or value; the message names it and what is allowed.
 
     Examples
     --------
@@ -127,13 +128,15 @@ def alexnet(input_shape=(227, 227, 3), num_classes=1000, lrn=False, groups=1, dr
     import keras
     from keras import layers
 
+    from cnncourse.layers import LocalResponseNormalization, head_dtype
+
     input_shape = check_image_shape(
         input_shape, FULL_MIN_SIDE, "so that conv1 (11x11, stride 4) and three 3x3/2 poolings keep a pixel")
-    num_classes = check_num_classes(num_classes)
-    lrn = _check_bool(lrn, "lrn")
+    num_classes = check_whole(num_classes, "num_classes", 2)
+    lrn = check_bool(lrn, "lrn")
     if isinstance(groups, bool) or groups not in (1, 2):
         raise ValueError(f"groups must be 1 (one tower) or 2 (the paper's two GPUs), got {groups!r}")
-    dropout = check_dropout(dropout)
+    dropout = check_number(dropout, "dropout", 0, 1, high_open=True)
 
     def conv(x, filters, size, name, strides=1, padding="same"):
         g = groups if name in GROUPED_LAYERS else 1
@@ -158,7 +161,7 @@ def alexnet(input_shape=(227, 227, 3), num_classes=1000, lrn=False, groups=1, dr
     x = layers.Dropout(dropout, name="drop6")(x)
     x = layers.Dense(4096, activation="relu", name="fc7")(x)
     x = layers.Dropout(dropout, name="drop7")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="fc8", dtype=_output_dtype())(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="fc8", dtype=head_dtype())(x)
     return keras.Model(inputs, outputs, name="alexnet")
 
 
@@ -192,7 +195,7 @@ def alexnet_cifar(input_shape=(32, 32, 3), num_classes=10, lrn=False, batch_norm
     dropout : float in [0, 1)
         Dropout after fc6 and fc7.
     augment : bool
-        Start with :func:`~cnncourse.models.common.augmentation` (random flips and 4-pixel shifts).
+        Start with :func:`~cnncourse.layers.augmentation` (random flips and 4-pixel shifts).
     dense_units : int >= 1
         Width of fc6 and fc7 (the paper's 4096, scaled down).
 
@@ -212,15 +215,16 @@ def alexnet_cifar(input_shape=(32, 32, 3), num_classes=10, lrn=False, batch_norm
     import keras
     from keras import layers
 
+    from cnncourse.layers import LocalResponseNormalization, augmentation, head_dtype
+
     input_shape = check_image_shape(
         input_shape, CIFAR_MIN_SIDE, "so that conv1 (stride 2) and pool1, pool2 leave pool5 2 pixels to pool")
-    num_classes = check_num_classes(num_classes)
-    lrn = _check_bool(lrn, "lrn")
-    batch_norm = _check_bool(batch_norm, "batch_norm")
-    augment = _check_bool(augment, "augment")
-    dropout = check_dropout(dropout)
-    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 1:
-        raise ValueError(f"dense_units must be a whole number >= 1, got {dense_units!r}")
+    num_classes = check_whole(num_classes, "num_classes", 2)
+    lrn = check_bool(lrn, "lrn")
+    batch_norm = check_bool(batch_norm, "batch_norm")
+    augment = check_bool(augment, "augment")
+    dropout = check_number(dropout, "dropout", 0, 1, high_open=True)
+    dense_units = check_whole(dense_units, "dense_units", 1)
 
     def conv(x, filters, size, name, strides=1):
         x = layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=not batch_norm,
@@ -251,18 +255,5 @@ def alexnet_cifar(input_shape=(32, 32, 3), num_classes=10, lrn=False, batch_norm
     x = layers.Dropout(dropout, name="drop6")(x)
     x = layers.Dense(dense_units, activation="relu", name="fc7")(x)
     x = layers.Dropout(dropout, name="drop7")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="fc8", dtype=_output_dtype())(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="fc8", dtype=head_dtype())(x)
     return keras.Model(inputs, outputs, name="alexnet_cifar")
-
-
-def _check_bool(value, name):
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _output_dtype():
-    """float32 for the softmax under a mixed-precision policy (numerically safe), else the default."""
-    import keras
-
-    return "float32" if keras.config.dtype_policy().name.startswith("mixed") else None

@@ -1,5 +1,9 @@
-"""Layers and an initializer the fast CIFAR-10 VGG needs and Keras does not ship.
+"""Every layer and initializer the course adds to Keras (backend-agnostic Keras 3, ``keras.ops``).
 
+:class:`LocalResponseNormalization`
+    AlexNet's LRN across channels, which Keras does not ship.
+:class:`RandomShift`, :func:`augmentation`
+    Random whole-pixel shifts drawn per image, and the flip + shift block put in front of a model.
 :class:`PatchWhitening`
     A frozen 2x2 convolution whose filters decorrelate the pixels of every 2x2 patch
     (computed from training images with :meth:`PatchWhitening.adapt`, as Keras's
@@ -7,11 +11,14 @@
 :class:`Dirac`
     Initializer: the first filters of a convolution start as the identity
     (they pass their input channel through), the others at random.
+:func:`head_dtype`
+    The dtype of a model's output layer (float32 under mixed precision).
 :class:`ScaledBias`
     A bias added after a normalization, with its learning rate multiplied
     (``x + scale * b``: a gradient step on ``b`` moves the output ``scale**2`` times as far).
 
-All three are backend-agnostic Keras 3 (``keras.ops``).
+The serializable ones are registered under the package name ``cnncourse``
+(``"cnncourse>PatchWhitening"``...), so saved models load wherever this module is imported.
 
 Example
 -------
@@ -28,7 +35,17 @@ import keras
 import numpy as np
 from keras import ops
 
-from cnncourse.checks import check_number, check_whole
+from cnncourse.checks import check_bool, check_number, check_whole
+
+def head_dtype():
+    """The dtype for a model's output layer: ``"float32"`` under a mixed-precision policy (a
+    softmax or the logits computed in float32 are numerically safe), else ``None`` (the policy's).
+
+    >>> head_dtype() is None or head_dtype() == "float32"
+    True
+    """
+    return "float32" if keras.config.dtype_policy().name.startswith("mixed") else None
+
 
 #: Fewest images :meth:`PatchWhitening.adapt` accepts: below that the 12x12 patch
 #: covariance of a 2x2x3 patch is estimated from too few images to be trusted.
@@ -215,3 +232,143 @@ class ScaledBias(keras.layers.Layer):
         config = super().get_config()
         config.update(scale=self.scale)
         return config
+
+
+# ------------------------------------------------------------------ AlexNet's normalization, augmentation
+
+@keras.saving.register_keras_serializable(package="cnncourse")
+class LocalResponseNormalization(keras.layers.Layer):
+    """AlexNet's local response normalization across channels (Krizhevsky et al. 2012, sec. 3.3).
+
+    Each activation is divided by a power of the summed squares of its
+    neighbours along the channel axis, at the same pixel::
+
+        b[..., c] = a[..., c] / (bias + alpha * sum_{j=c-r}^{c+r} a[..., j]**2) ** beta
+
+    where ``r = depth_radius`` and channels beyond the ends count as zero. The
+    paper's values are ``n = 2r + 1 = 5``, ``bias (k) = 2``, ``alpha = 1e-4``,
+    ``beta = 0.75``; like ``tf.nn.local_response_normalization`` (and unlike
+    PyTorch's ``LocalResponseNorm``) ``alpha`` is not divided by ``n``.
+    It has no parameters to learn.
+
+    Input and output: ``(batch, height, width, channels)``.
+
+    >>> x = np.ones((1, 1, 1, 3), "float32")
+    >>> y = LocalResponseNormalization(depth_radius=1, bias=1.0, alpha=1.0, beta=1.0)(x)
+    >>> np.round(keras.ops.convert_to_numpy(y)[0, 0, 0], 3)   # 1/(1+2), 1/(1+3), 1/(1+2)
+    array([0.333, 0.25 , 0.333], dtype=float32)
+    """
+
+    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        self.depth_radius = check_whole(depth_radius, "depth_radius", 0)
+        self.bias, self.alpha, self.beta = (check_number(value, name, 0) for name, value in
+                                            (("bias", bias), ("alpha", alpha), ("beta", beta)))
+
+    def call(self, inputs):
+        r = self.depth_radius
+        squares = ops.square(inputs)
+        padded = ops.pad(squares, [[0, 0], [0, 0], [0, 0], [r, r]])
+        channels = ops.shape(inputs)[-1]
+        window = squares * 0
+        for offset in range(2 * r + 1):
+            window = window + padded[..., offset:offset + channels]
+        return inputs / ops.power(self.bias + self.alpha * window, self.beta)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(depth_radius=self.depth_radius, bias=self.bias, alpha=self.alpha, beta=self.beta)
+        return config
+
+
+class RandomShift(keras.layers.Layer):
+    """Move every image by its own random whole-pixel offset, filling with zeros (training only).
+
+    The classic CIFAR-10 "pad by 4 and crop a random window", drawn per image. Written with
+    one-hot shift matrices and ``einsum`` — plain matrix products that every backend runs fast
+    on a GPU — instead of ``RandomTranslation``'s general affine resampling, which cost as much
+    as half of a training step on the JAX backend.
+
+    ``out[b, i, j] = x[b, i - dy[b], j - dx[b]]`` (zero where that falls outside), with
+    ``dy, dx`` uniform in ``[-max_shift, max_shift]``.
+
+    Input and output: ``(batch, height, width, channels)``.
+
+    >>> layer = RandomShift(1, seed=0)
+    >>> x = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
+    >>> bool((keras.ops.convert_to_numpy(layer(x, training=False)) == x).all())
+    True
+    """
+
+    def __init__(self, max_shift, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_shift = check_whole(max_shift, "max_shift", 0)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.max_shift == 0:
+            return inputs
+        s = self.max_shift
+        batch = ops.shape(inputs)[0]
+        height, width = inputs.shape[1], inputs.shape[2]
+        dy = keras.random.randint((batch,), -s, s + 1, seed=self.seed_generator)
+        dx = keras.random.randint((batch,), -s, s + 1, seed=self.seed_generator)
+
+        def shift_matrix(offsets, size):   # (batch, size_out, size_in): 1 where in = out - offset
+            out_idx = ops.arange(size)[None, :, None]
+            in_idx = ops.arange(size)[None, None, :]
+            return ops.cast(ops.equal(out_idx - offsets[:, None, None], in_idx), inputs.dtype)
+
+        return ops.einsum("bij,bjkc,blk->bilc", shift_matrix(dy, height), inputs, shift_matrix(dx, width))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(max_shift=self.max_shift, seed=self.seed)
+        return config
+
+
+def augmentation(flip=True, shift=4, image_size=32, name="augment"):
+    """Random horizontal flips and shifts as Keras preprocessing layers (active only in training).
+
+    A shift of up to ``shift`` pixels in each direction, filled with black, is the
+    classic CIFAR-10 "pad by 4 and crop a random 32x32 window" — drawn for every
+    image separately (Keras's ``RandomCrop`` draws one window per batch).
+    Put it first in a model: at inference (``training=False``) it passes images through.
+
+    Parameters
+    ----------
+    flip : bool
+        Mirror left-right with probability 1/2.
+    shift : int >= 0
+        Largest shift in pixels; 0 for none.
+    image_size : int
+        Side of the images, to turn ``shift`` into Keras's fraction of the side.
+
+    Returns
+    -------
+    keras.Sequential named ``name``; input and output ``(batch, h, w, c)``.
+
+    >>> aug = augmentation(shift=4)
+    >>> [layer.__class__.__name__ for layer in aug.layers]
+    ['RandomFlip', 'RandomShift']
+    """
+    flip = check_bool(flip, "flip")
+    shift = check_whole(shift, "shift", 0)
+    image_size = check_whole(image_size, "image_size", 1)
+    if shift >= image_size:
+        raise ValueError(f"shift must be smaller than image_size ({image_size}), got {shift}")
+    steps = []
+    if flip:
+        steps.append(keras.layers.RandomFlip("horizontal", name=f"{name}_flip"))
+    if shift:
+        steps.append(RandomShift(shift, name=f"{name}_shift"))
+    if not steps:
+        steps.append(keras.layers.Identity(name=f"{name}_none"))
+    return keras.Sequential(steps, name=name)

@@ -1,17 +1,15 @@
-"""Looking inside a trained ConvNet: filters, feature maps, activation maximization, saliency, Grad-CAM.
+"""Looking inside a trained ConvNet, as NumPy arrays: filters, feature maps, activation
+maximization, saliency, Grad-CAM.
 
-Every method comes as a pair:
-
-* a *compute* function that returns NumPy arrays (so a test, or a student, can
-  check the numbers): :func:`filter_images`, :func:`feature_maps`,
-  :func:`activation_maximization`, :func:`saliency_map`, :func:`grad_cam`;
-* a *plot* function that calls it, draws with matplotlib and returns
-  ``(arrays, figure)``: :func:`plot_filters`, :func:`plot_feature_maps`,
-  :func:`plot_patterns`, :func:`plot_attributions`.
+Every function here *computes* and returns arrays, so a test, or a student, can check the
+numbers: :func:`filter_images`, :func:`feature_maps`, :func:`activation_maximization`,
+:func:`saliency_map`, :func:`grad_cam`, :func:`class_scores`. The functions that *draw* them
+(``plot_filters``, ``plot_feature_maps``, ``plot_patterns``, ``plot_attributions``,
+``overlay_heatmap``) are in :mod:`cnncourse.plots`.
 
 Gradients are taken by :func:`input_gradient`, which works on the TensorFlow,
 JAX and PyTorch backends of Keras 3 (Keras has no backend-neutral gradient call,
-so that one small function dispatches on :func:`keras.backend.backend`).
+so that one small function dispatches through :func:`cnncourse.device.on_backend`).
 
 Class scores are taken *before* the softmax (the "logit"), as Simonyan et al.
 (2014) and Selvaraju et al. (2017) do: the softmax probability of a class can
@@ -37,30 +35,23 @@ Example
 from __future__ import annotations
 
 import contextlib
-import numbers
 
 import numpy as np
 
+from cnncourse.checks import check_model, check_number, check_whole, is_whole
+
 __all__ = [
-    "filter_images", "plot_filters",
-    "conv_and_pool_layers", "feature_maps", "plot_feature_maps",
-    "activation_maximization", "plot_patterns",
-    "class_scores", "input_gradient", "saliency_map", "grad_cam",
-    "overlay_heatmap", "plot_attributions",
+    "filter_images", "conv_and_pool_layers", "feature_maps", "activation_maximization",
+    "class_scores", "input_gradient", "saliency_map", "grad_cam", "inspectable_model", "layer_named",
 ]
 
 
 # ============================================================================ argument checks
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_model(model):
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+def inspectable_model(model):
+    """``model`` when it is a ``keras.Model`` with one known input and one output, else an error
+    that says so (every function here inspects such a model)."""
+    check_model(model)
     try:
         inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError) as exc:
@@ -72,7 +63,8 @@ def _check_model(model):
     return model
 
 
-def _get_layer(model, layer_name, argname="layer_name"):
+def layer_named(model, layer_name, argname="layer_name"):
+    """The layer of ``model`` named ``layer_name``; a ``ValueError`` listing the names otherwise."""
     names = [layer.name for layer in model.layers]
     if not isinstance(layer_name, str) or layer_name not in names:
         raise ValueError(f"{argname} must be the name of one of the model's layers {names}, "
@@ -98,7 +90,7 @@ def _check_class(model, class_index, argname="class_index", allow_none=True):
     n = int(model.outputs[0].shape[-1])
     if class_index is None and allow_none:
         return None
-    if not _is_int(class_index) or not 0 <= class_index < n:
+    if not is_whole(class_index) or not 0 <= class_index < n:
         what = "None (the predicted class) or " if allow_none else ""
         raise ValueError(f"{argname} must be {what}a whole number in [0, {n - 1}], got {class_index!r}")
     return int(class_index)
@@ -163,52 +155,11 @@ def filter_images(kernel, rgb=None, normalize="each"):
     return np.moveaxis(scaled, -1, 1)  # (out, in, kh, kw)
 
 
-def plot_filters(kernel, rgb=None, normalize="each", max_in=8, size=0.8, title=None):
-    """Draw :func:`filter_images` as a grid: one column per filter, one row per input channel.
-
-    Colour filters (``rgb``) are drawn in one row. At most ``max_in`` input channels are drawn.
-    Returns ``(images, figure)``.
-    """
-    import matplotlib.pyplot as plt
-
-    images = filter_images(kernel, rgb=rgb, normalize=normalize)
-    if not _is_int(max_in) or max_in < 1:
-        raise ValueError(f"max_in must be a whole number >= 1, got {max_in!r}")
-    colour = bool(rgb) if rgb is not None else _in_channels(kernel) == 3
-    n_out = len(images)
-    rows = 1 if colour else min(images.shape[1], max_in)
-    fig, axes = plt.subplots(rows, n_out, figsize=(size * n_out + 0.6, size * rows + 0.5),
-                             squeeze=False)
-    for j in range(n_out):
-        for i in range(rows):
-            ax = axes[i, j]
-            if colour:
-                ax.imshow(images[j], interpolation="nearest")
-            else:
-                ax.imshow(images[j, i], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(str(j), fontsize=7)
-            if j == 0 and rows > 1:
-                ax.set_ylabel(f"in {i}", fontsize=7)
-    fig.suptitle(title or f"{n_out} filters (grey = 0, bright = positive, dark = negative)",
-                 fontsize=10)
-    fig.tight_layout()
-    return images, fig
-
-
-def _in_channels(kernel):
-    if hasattr(kernel, "get_weights"):
-        kernel = kernel.get_weights()[0]
-    return np.shape(kernel)[2]
-
-
 # ============================================================================ feature maps
 
 def conv_and_pool_layers(model):
     """Names of the model's 2-D convolution and (non-global) pooling layers, in order."""
-    model = _check_model(model)
+    model = inspectable_model(model)
     names = []
     for layer in model.layers:
         kind = type(layer).__name__
@@ -240,7 +191,7 @@ def feature_maps(model, x, layers=None):
     """
     import keras
 
-    model = _check_model(model)
+    model = inspectable_model(model)
     x = _check_image(model, x)
     if layers is None:
         layers = conv_and_pool_layers(model)
@@ -251,44 +202,12 @@ def feature_maps(model, x, layers=None):
     layers = list(layers)
     if not layers:
         raise ValueError("layers must name at least one layer")
-    outs = [_get_layer(model, name, "layers").output for name in layers]
+    outs = [layer_named(model, name, "layers").output for name in layers]
     probe = keras.Model(model.inputs[0], outs)
     values = probe(x[None], training=False)
     if len(outs) == 1:
         values = [values]
     return {name: keras.ops.convert_to_numpy(v)[0] for name, v in zip(layers, values)}
-
-
-def plot_feature_maps(model, x, layers=None, max_channels=16, size=0.9, cmap="viridis"):
-    """Draw :func:`feature_maps`: the input, then one row per layer, up to ``max_channels`` maps each.
-
-    Each map is scaled on its own (bright = strong activation); the row title gives the
-    layer's output shape so one sees the maps shrink and multiply layer after layer.
-    Returns ``(maps, figure)``.
-    """
-    import matplotlib.pyplot as plt
-
-    maps = feature_maps(model, x, layers)
-    if not _is_int(max_channels) or max_channels < 1:
-        raise ValueError(f"max_channels must be a whole number >= 1, got {max_channels!r}")
-    ncols = min(max_channels, max(m.shape[-1] for m in maps.values()))
-    nrows = len(maps) + 1
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.2, size * nrows * 1.15),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    img = np.asarray(x, dtype="float32")
-    axes[0, 0].imshow(img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1),
-                      cmap="gray" if img.shape[-1] == 1 else None)
-    axes[0, 0].set_title(f"input {img.shape[0]}x{img.shape[1]}x{img.shape[2]}", fontsize=8, loc="left")
-    for row, (name, m) in enumerate(maps.items(), start=1):
-        for c in range(min(ncols, m.shape[-1])):
-            axes[row, c].imshow(m[..., c], cmap=cmap, interpolation="nearest")
-        h, w, ch = m.shape
-        shown = f" (first {ncols})" if ch > ncols else ""
-        axes[row, 0].set_title(f"{name}: {h}x{w}x{ch}{shown}", fontsize=8, loc="left")
-    fig.tight_layout()
-    return maps, fig
 
 
 # ============================================================================ gradients
@@ -300,8 +219,9 @@ def input_gradient(fn, x):
     ``keras.ops`` inside it). The gradient is returned as a NumPy array shaped like ``x``.
 
     This is the module's only backend-specific code: Keras 3 has no backend-neutral
-    gradient call, so it uses ``tf.GradientTape`` on TensorFlow (the course's
-    default), ``jax.value_and_grad`` on JAX and ``torch.autograd`` on PyTorch.
+    gradient call, so it gives :func:`cnncourse.device.on_backend` one small function per
+    backend: ``tf.GradientTape`` on TensorFlow (the course's default),
+    ``jax.value_and_grad`` on JAX and ``torch.autograd`` on PyTorch.
 
     >>> import keras
     >>> value, grad = input_gradient(lambda t: keras.ops.sum(t ** 2), np.array([1.0, -2.0]))
@@ -310,9 +230,11 @@ def input_gradient(fn, x):
     """
     import keras
 
+    from cnncourse.device import on_backend
+
     x = np.asarray(x, dtype="float32")
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
+
+    def tensorflow():
         import tensorflow as tf
 
         t = tf.convert_to_tensor(x)
@@ -323,12 +245,14 @@ def input_gradient(fn, x):
         if grad is None:  # the value does not depend on x at all
             grad = tf.zeros_like(t)
         return float(value), grad.numpy()
-    if backend == "jax":
+
+    def jax():
         import jax
 
         value, grad = jax.value_and_grad(lambda t: fn(t))(jax.numpy.asarray(x))
         return float(value), np.asarray(grad)
-    if backend == "torch":
+
+    def torch():
         import torch
 
         t = torch.tensor(x, requires_grad=True)
@@ -336,8 +260,12 @@ def input_gradient(fn, x):
         value.backward()
         grad = t.grad if t.grad is not None else torch.zeros_like(t)
         return float(value.detach().cpu()), grad.detach().cpu().numpy()
-    raise NotImplementedError(f"gradients are not implemented for the {backend!r} backend; "
-                              "use tensorflow, jax or torch")
+
+    def other():
+        raise NotImplementedError(f"gradients are not implemented for the {keras.backend.backend()!r} "
+                                  "backend; use tensorflow, jax or torch")
+
+    return on_backend(tensorflow=tensorflow, jax=jax, torch=torch, default=other)
 
 
 @contextlib.contextmanager
@@ -364,7 +292,7 @@ def class_scores(model, x):
     """
     import keras
 
-    model = _check_model(model)
+    model = inspectable_model(model)
     with _softmax_off(model):
         return keras.ops.convert_to_numpy(model(np.asarray(x, dtype="float32"), training=False))
 
@@ -410,7 +338,7 @@ def saliency_map(model, x, class_index=None, reduce="max"):
     """
     import keras
 
-    model = _check_model(model)
+    model = inspectable_model(model)
     x = _check_image(model, x)
     class_index = _check_class(model, class_index)
     if reduce not in ("max", "mean", "none"):
@@ -463,9 +391,9 @@ def grad_cam(model, x, layer_name, class_index=None, upsample=True):
     """
     import keras
 
-    model = _check_model(model)
+    model = inspectable_model(model)
     x = _check_image(model, x)
-    layer = _get_layer(model, layer_name)
+    layer = layer_named(model, layer_name)
     if len(layer.output.shape) != 4:
         raise ValueError(f"layer_name must name a layer with spatial output (batch, h, w, channels); "
                          f"{layer_name!r} outputs {tuple(layer.output.shape)}")
@@ -564,8 +492,8 @@ def activation_maximization(model, layer_name=None, index=0, steps=100, learning
     """
     import keras
 
-    model = _check_model(model)
-    single = _is_int(index)
+    model = inspectable_model(model)
+    single = is_whole(index)
     indices = [index] if single else index
     if not hasattr(indices, "__iter__") or isinstance(indices, str):
         raise TypeError(f"index must be a whole number or a list of them, got {index!r}")
@@ -577,22 +505,20 @@ def activation_maximization(model, layer_name=None, index=0, steps=100, learning
             _check_class(model, i, "index", allow_none=False)
         target = None
     else:
-        layer = _get_layer(model, layer_name)
+        layer = layer_named(model, layer_name)
         n_channels = int(layer.output.shape[-1])
         for i in indices:
-            if not _is_int(i) or not 0 <= i < n_channels:
+            if not is_whole(i) or not 0 <= i < n_channels:
                 raise ValueError(f"index must be a channel of {layer_name!r}, a whole number in "
                                  f"[0, {n_channels - 1}], got {i!r}")
         target = keras.Model(model.inputs[0], layer.output)
-    for name, value, low in (("steps", steps, 1), ("blur_every", blur_every, 0), ("jitter", jitter, 0),
-                             ("seed", seed, 0)):
-        if not _is_int(value) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    for name, value, strict in (("learning_rate", learning_rate, True), ("l2", l2, False),
-                                ("blur_sigma", blur_sigma, True)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (
-                value <= 0 if strict else value < 0) or not np.isfinite(value):
-            raise ValueError(f"{name} must be a number {'>' if strict else '>='} 0, got {value!r}")
+    steps = check_whole(steps, "steps", 1)
+    blur_every = check_whole(blur_every, "blur_every", 0)
+    jitter = check_whole(jitter, "jitter", 0)
+    seed = check_whole(seed, "seed", 0)
+    learning_rate = check_number(learning_rate, "learning_rate", 0, low_open=True)
+    l2 = check_number(l2, "l2", 0)
+    blur_sigma = check_number(blur_sigma, "blur_sigma", 0, low_open=True)
     try:
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
@@ -639,106 +565,3 @@ def activation_maximization(model, layer_name=None, index=0, steps=100, learning
         history.append(keras.ops.convert_to_numpy(objective_per_image(img)))
     history = np.stack(history).astype("float64")
     return (img[0], history) if single else (img, history)
-
-
-def plot_patterns(images, titles=None, value_range=(0.0, 1.0), ncols=8, size=1.3, title=None):
-    """Draw patterns from :func:`activation_maximization`, each stretched to full contrast.
-
-    ``images`` is ``(n, h, w, c)``. Returns ``(shown, figure)`` where ``shown`` are the
-    stretched images in [0, 1] as drawn.
-    """
-    import matplotlib.pyplot as plt
-
-    arr = np.asarray(images, dtype="float32")
-    if arr.ndim == 3:
-        arr = arr[None]
-    if arr.ndim != 4 or arr.shape[-1] not in (1, 3):
-        raise ValueError(f"images must have shape (n, h, w, 1 or 3), got {np.shape(images)}")
-    if titles is not None and len(titles) != len(arr):
-        raise ValueError(f"titles has {len(titles)} entries for {len(arr)} images")
-    if not _is_int(ncols) or ncols < 1:
-        raise ValueError(f"ncols must be a whole number >= 1, got {ncols!r}")
-    lo = arr.min(axis=(1, 2, 3), keepdims=True)
-    hi = arr.max(axis=(1, 2, 3), keepdims=True)
-    shown = (arr - lo) / np.where(hi > lo, hi - lo, 1.0)
-    ncols = min(ncols, len(arr))
-    nrows = -(-len(arr) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0.1)),
-                             squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < len(arr):
-            ax.imshow(shown[k, ..., 0] if shown.shape[-1] == 1 else shown[k],
-                      cmap="gray" if shown.shape[-1] == 1 else None)
-            if titles is not None:
-                ax.set_title(str(titles[k]), fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return shown, fig
-
-
-# ============================================================================ attribution plots
-
-def overlay_heatmap(image, heatmap, alpha=0.45, cmap="jet"):
-    """Blend a heatmap ``(h, w)`` in [0, 1] over an image ``(h, w, 1 or 3)`` in [0, 1]; returns RGB ``(h, w, 3)``."""
-    import matplotlib
-
-    img = np.asarray(image, dtype="float32")
-    heat = np.asarray(heatmap, dtype="float32")
-    if img.ndim == 2:
-        img = img[..., None]
-    if img.ndim != 3 or img.shape[-1] not in (1, 3):
-        raise ValueError(f"image must have shape (h, w, 1 or 3), got {np.shape(image)}")
-    if heat.shape != img.shape[:2]:
-        raise ValueError(f"heatmap must have the image's size {img.shape[:2]}, got {heat.shape}")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
-    rgb = np.repeat(img, 3, axis=-1) if img.shape[-1] == 1 else img
-    lo, hi = rgb.min(), rgb.max()
-    rgb = (rgb - lo) / (hi - lo) if hi > lo else np.zeros_like(rgb)
-    colours = matplotlib.colormaps[cmap](np.clip(heat, 0, 1))[..., :3]
-    return ((1 - alpha) * rgb + alpha * colours).astype("float32")
-
-
-def plot_attributions(model, images, layer_name, labels=None, class_names=None, size=1.9):
-    """Saliency and Grad-CAM side by side for a few images, explaining the *predicted* class.
-
-    One row per image: the image (title: true and predicted class), its saliency map, its
-    Grad-CAM heatmap for ``layer_name`` and the heatmap over the image.
-
-    Returns ``({"saliency": (n, h, w), "grad_cam": (n, h, w), "predicted": (n,)}, figure)``.
-    """
-    import keras
-    import matplotlib.pyplot as plt
-
-    model = _check_model(model)
-    arr = np.asarray(images, dtype="float32")
-    if arr.ndim != 4:
-        raise ValueError(f"images must be a batch (n, h, w, c), got shape {arr.shape}")
-    if labels is not None and len(labels) != len(arr):
-        raise ValueError(f"labels has {len(labels)} entries for {len(arr)} images")
-    _get_layer(model, layer_name)
-    names = class_names if class_names is not None else [str(i) for i in range(int(model.outputs[0].shape[-1]))]
-    predicted = np.argmax(keras.ops.convert_to_numpy(model(arr, training=False)), axis=-1)
-    sal = np.stack([saliency_map(model, img, int(p)) for img, p in zip(arr, predicted)])
-    cams = np.stack([grad_cam(model, img, layer_name, int(p)) for img, p in zip(arr, predicted)])
-    fig, axes = plt.subplots(len(arr), 4, figsize=(4 * size, len(arr) * size * 1.05), squeeze=False)
-    for k, img in enumerate(arr):
-        if img.shape[-1] != 3:               # grey, or channels that are not colours: their mean
-            img = img.mean(axis=-1, keepdims=True)
-        show = img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1)
-        cm = "gray" if img.shape[-1] == 1 else None
-        head = f"pred {names[predicted[k]]}"
-        if labels is not None:
-            ok = "✓" if int(labels[k]) == int(predicted[k]) else "✗"
-            head = f"true {names[int(labels[k])]}, {head} {ok}"
-        panels = [(show, cm, head), (sal[k], "hot", "saliency"),
-                  (cams[k], "jet", f"Grad-CAM ({layer_name})"),
-                  (overlay_heatmap(img, cams[k]), None, "Grad-CAM over image")]
-        for ax, (data, cmap, ttl) in zip(axes[k], panels):
-            ax.imshow(data, cmap=cmap)
-            ax.set_title(ttl, fontsize=8)
-            ax.axis("off")
-    fig.tight_layout()
-    return {"saliency": sal, "grad_cam": cams, "predicted": predicted}, fig

@@ -1,4 +1,4 @@
-"""Model-inspection methods on tiny hand-built models whose right answers are known."""
+"""cnncourse.interpret: model-inspection methods on tiny hand-built models whose right answers are known."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cnncourse import visualize as vis
+from cnncourse import interpret
+from tiny_models import lenet_like, two_channel_cam_model
 
 matplotlib.use("Agg")
 
@@ -19,18 +20,6 @@ def _close_figures():
 
     yield
     plt.close("all")
-
-
-def lenet_like():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((16, 16, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
-        keras.layers.MaxPooling2D(2, name="pool1"),
-        keras.layers.Conv2D(6, 3, activation="relu", name="conv2"),
-        keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(3, activation="softmax", name="out"),
-    ])
 
 
 def linear_softmax(weights):
@@ -54,43 +43,30 @@ def left_half_model():
     ])
 
 
-def two_channel_cam_model():
-    """conv copies input channel k to map k; GAP; class k reads map k only (the CAM architecture)."""
-    model = keras.Sequential([
-        keras.Input((10, 10, 2)),
-        keras.layers.Conv2D(2, 1, use_bias=False, name="conv"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(2, use_bias=False, activation="softmax", name="out"),
-    ])
-    model.get_layer("conv").set_weights([np.eye(2, dtype="float32").reshape(1, 1, 2, 2)])
-    model.get_layer("out").set_weights([np.eye(2, dtype="float32")])
-    return model
-
-
 # ----------------------------------------------------------------------------- filters
 
 def test_filter_images_maps_zero_to_grey_and_scales_each_filter():
     k = np.zeros((3, 3, 1, 2))
     k[1, :, 0, 0] = 2.0          # horizontal bar, strong
     k[:, 1, 0, 1] = -0.5         # vertical bar, weak and negative
-    each = vis.filter_images(k)
+    each = interpret.filter_images(k)
     assert each.shape == (2, 1, 3, 3)
     np.testing.assert_allclose(each[0, 0, 1], 1.0)          # max -> white
     np.testing.assert_allclose(each[0, 0, 0], 0.5)          # zero -> grey
     np.testing.assert_allclose(each[1, 0, :, 1], 0.0)       # min of its own filter -> black
-    together = vis.filter_images(k, normalize="all")
+    together = interpret.filter_images(k, normalize="all")
     np.testing.assert_allclose(together[1, 0, :, 1], 0.5 - 0.5 * 0.25)   # -0.5 / 2 of the range
 
 
 def test_filter_images_rgb_and_layer_input():
     layer = keras.layers.Conv2D(5, 3)
     layer.build((None, 8, 8, 3))
-    img = vis.filter_images(layer)
+    img = interpret.filter_images(layer)
     assert img.shape == (5, 3, 3, 3)                         # (out, kh, kw, rgb)
     kernel = layer.get_weights()[0]
     np.testing.assert_allclose(img[2], 0.5 + 0.5 * kernel[..., 2] / np.abs(kernel[..., 2]).max(), rtol=1e-6)
-    assert vis.filter_images(layer, rgb=False).shape == (5, 3, 3, 3)
-    grey = vis.filter_images(np.ones((5, 5, 6, 16)))
+    assert interpret.filter_images(layer, rgb=False).shape == (5, 3, 3, 3)
+    grey = interpret.filter_images(np.ones((5, 5, 6, 16)))
     assert grey.shape == (16, 6, 5, 5)
 
 
@@ -102,18 +78,7 @@ def test_filter_images_rgb_and_layer_input():
 ])
 def test_filter_images_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        vis.filter_images(**kwargs)
-
-
-def test_plot_filters_returns_what_it_draws():
-    k = np.random.default_rng(0).normal(size=(5, 5, 3, 4))
-    images, fig = vis.plot_filters(k)
-    np.testing.assert_array_equal(images, vis.filter_images(k))
-    assert len(fig.axes) == 4
-    images, fig = vis.plot_filters(np.ones((3, 3, 6, 2)), max_in=4)
-    assert images.shape == (2, 6, 3, 3) and len(fig.axes) == 8
-    with pytest.raises(ValueError, match="max_in"):
-        vis.plot_filters(k, max_in=0)
+        interpret.filter_images(**kwargs)
 
 
 # ----------------------------------------------------------------------------- feature maps
@@ -121,7 +86,7 @@ def test_plot_filters_returns_what_it_draws():
 def test_feature_maps_are_the_layers_outputs():
     model = lenet_like()
     x = np.random.default_rng(0).random((16, 16, 1), dtype="float32")
-    maps = vis.feature_maps(model, x)
+    maps = interpret.feature_maps(model, x)
     assert list(maps) == ["conv1", "pool1", "conv2"]
     assert [m.shape for m in maps.values()] == [(14, 14, 4), (7, 7, 4), (5, 5, 6)]
     # conv1 by hand: valid cross-correlation + bias, then ReLU
@@ -133,14 +98,14 @@ def test_feature_maps_are_the_layers_outputs():
     np.testing.assert_allclose(maps["conv1"], np.maximum(by_hand, 0), atol=1e-5)
     # pool1 is the 2x2 max of conv1
     np.testing.assert_allclose(maps["pool1"], maps["conv1"].reshape(7, 2, 7, 2, 4).max(axis=(1, 3)), atol=1e-6)
-    only = vis.feature_maps(model, x, layers=["conv2"])
+    only = interpret.feature_maps(model, x, layers=["conv2"])
     np.testing.assert_allclose(only["conv2"], maps["conv2"], atol=1e-6)
 
 
 def test_feature_maps_on_lenet5_shrink_and_multiply():
     from cnncourse.models import lenet5
 
-    maps = vis.feature_maps(lenet5(), np.zeros((32, 32, 1)))
+    maps = interpret.feature_maps(lenet5(), np.zeros((32, 32, 1)))
     assert {k: v.shape for k, v in maps.items()} == {
         "conv1": (28, 28, 6), "pool1": (14, 14, 6), "conv2": (10, 10, 16), "pool2": (5, 5, 16)}
 
@@ -149,31 +114,22 @@ def test_feature_maps_rejects_bad_arguments():
     model = lenet_like()
     x = np.zeros((16, 16, 1))
     with pytest.raises(ValueError, match="x must be one image of shape"):
-        vis.feature_maps(model, np.zeros((1, 16, 16, 1)))
+        interpret.feature_maps(model, np.zeros((1, 16, 16, 1)))
     with pytest.raises(ValueError, match="layers must be the name"):
-        vis.feature_maps(model, x, layers=["conv9"])
+        interpret.feature_maps(model, x, layers=["conv9"])
     with pytest.raises(TypeError, match="layers must be a list"):
-        vis.feature_maps(model, x, layers="conv1")
+        interpret.feature_maps(model, x, layers="conv1")
     with pytest.raises(TypeError, match="model must be a keras.Model"):
-        vis.feature_maps("lenet", x)
-
-
-def test_plot_feature_maps_draws_one_row_per_layer():
-    model = lenet_like()
-    maps, fig = vis.plot_feature_maps(model, np.ones((16, 16, 1)), max_channels=5)
-    assert list(maps) == ["conv1", "pool1", "conv2"]
-    assert len(fig.axes) == 4 * 5
-    with pytest.raises(ValueError, match="max_channels"):
-        vis.plot_feature_maps(model, np.ones((16, 16, 1)), max_channels=0)
+        interpret.feature_maps("lenet", x)
 
 
 # ----------------------------------------------------------------------------- gradients, saliency
 
 def test_input_gradient_matches_calculus():
-    value, grad = vis.input_gradient(lambda t: keras.ops.sum(keras.ops.sin(t) * 3.0), np.array([0.0, 1.0]))
+    value, grad = interpret.input_gradient(lambda t: keras.ops.sum(keras.ops.sin(t) * 3.0), np.array([0.0, 1.0]))
     assert value == pytest.approx(3 * np.sin(1.0), rel=1e-6)
     np.testing.assert_allclose(grad, 3 * np.cos([0.0, 1.0]), rtol=1e-6)
-    _, zero = vis.input_gradient(lambda t: keras.ops.sum(t * 0.0) + 1.0, np.ones(3))
+    _, zero = interpret.input_gradient(lambda t: keras.ops.sum(t * 0.0) + 1.0, np.ones(3))
     np.testing.assert_array_equal(zero, 0.0)
 
 
@@ -182,24 +138,24 @@ def test_saliency_of_a_linear_model_is_the_class_weights_not_the_softmax_gradien
     model = linear_softmax(w)
     x = np.random.default_rng(1).random((3, 3, 1))
     for c in range(3):
-        sal = vis.saliency_map(model, x, class_index=c)
+        sal = interpret.saliency_map(model, x, class_index=c)
         np.testing.assert_allclose(sal, np.abs(w[:, c]).reshape(3, 3), rtol=1e-5)
-        signed = vis.saliency_map(model, x, class_index=c, reduce="none")
+        signed = interpret.saliency_map(model, x, class_index=c, reduce="none")
         np.testing.assert_allclose(signed[..., 0], w[:, c].reshape(3, 3), rtol=1e-5)
     # the softmax is back on afterwards
     probs = keras.ops.convert_to_numpy(model(x[None]))
     assert probs.sum() == pytest.approx(1.0, abs=1e-5)
     # class_index=None explains the predicted class
     predicted = int(np.argmax(probs))
-    np.testing.assert_allclose(vis.saliency_map(model, x), np.abs(w[:, predicted]).reshape(3, 3), rtol=1e-5)
-    np.testing.assert_allclose(vis.class_scores(model, x[None])[0], x.reshape(-1) @ w, rtol=1e-5)
+    np.testing.assert_allclose(interpret.saliency_map(model, x), np.abs(w[:, predicted]).reshape(3, 3), rtol=1e-5)
+    np.testing.assert_allclose(interpret.class_scores(model, x[None])[0], x.reshape(-1) @ w, rtol=1e-5)
 
 
 def test_saliency_lives_where_the_model_looks():
     model = left_half_model()
     x = np.random.default_rng(2).random((12, 12, 1))
     for c in (0, 1):
-        sal = vis.saliency_map(model, x, class_index=c)
+        sal = interpret.saliency_map(model, x, class_index=c)
         assert sal.shape == (12, 12)
         # columns 0-5 are kept; a 3x3 'same' convolution at column 5 also reads column 6
         np.testing.assert_array_equal(sal[:, 7:], 0.0)       # the rest of the right half cannot matter
@@ -212,8 +168,8 @@ def test_saliency_reduces_colour_channels():
     w = np.arange(12, dtype="float32").reshape(12, 1) - 6
     model.set_weights([w])
     g = w.reshape(2, 2, 3)
-    np.testing.assert_allclose(vis.saliency_map(model, np.zeros((2, 2, 3))), np.abs(g).max(-1))
-    np.testing.assert_allclose(vis.saliency_map(model, np.zeros((2, 2, 3)), reduce="mean"), np.abs(g).mean(-1))
+    np.testing.assert_allclose(interpret.saliency_map(model, np.zeros((2, 2, 3))), np.abs(g).max(-1))
+    np.testing.assert_allclose(interpret.saliency_map(model, np.zeros((2, 2, 3)), reduce="mean"), np.abs(g).mean(-1))
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -224,7 +180,7 @@ def test_saliency_reduces_colour_channels():
 def test_saliency_rejects_bad_arguments(kwargs, match):
     model = linear_softmax(np.ones((9, 3)))
     with pytest.raises(ValueError, match=match):
-        vis.saliency_map(model, np.zeros((3, 3, 1)), **kwargs)
+        interpret.saliency_map(model, np.zeros((3, 3, 1)), **kwargs)
 
 
 # ----------------------------------------------------------------------------- Grad-CAM
@@ -239,12 +195,12 @@ def test_grad_cam_equals_cam_for_global_average_pooling_models():
         keras.layers.Dense(4, activation="softmax", name="out"),
     ])
     x = np.random.default_rng(4).random((9, 9, 2))
-    a = vis.feature_maps(model, x, ["conv"])["conv"]
+    a = interpret.feature_maps(model, x, ["conv"])["conv"]
     w = model.get_layer("out").get_weights()[0]
     for c in range(4):
         cam = np.maximum(a @ w[:, c], 0)
         expected = cam / cam.max() if cam.max() > 0 else cam
-        got = vis.grad_cam(model, x, "conv", class_index=c, upsample=False)
+        got = interpret.grad_cam(model, x, "conv", class_index=c, upsample=False)
         assert got.shape == (7, 7)
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
@@ -254,8 +210,8 @@ def test_grad_cam_points_at_the_evidence_for_the_chosen_class():
     x = np.zeros((10, 10, 2), dtype="float32")
     x[3:7, 1:4, 0] = 1.0     # evidence for class 0: left
     x[3:7, 6:9, 1] = 1.0     # evidence for class 1: right
-    left = vis.grad_cam(model, x, "conv", class_index=0)
-    right = vis.grad_cam(model, x, "conv", class_index=1)
+    left = interpret.grad_cam(model, x, "conv", class_index=0)
+    right = interpret.grad_cam(model, x, "conv", class_index=1)
     assert left.shape == right.shape == (10, 10)
     assert left.max() == pytest.approx(1.0) and left.min() >= 0
     assert left[:, :5].sum() > 0.95 * left.sum()
@@ -266,14 +222,14 @@ def test_grad_cam_is_zero_when_nothing_speaks_for_the_class():
     model = two_channel_cam_model()
     model.get_layer("out").set_weights([-np.eye(2, dtype="float32")])   # every map counts against
     x = np.ones((10, 10, 2), dtype="float32")
-    np.testing.assert_array_equal(vis.grad_cam(model, x, "conv", class_index=0), 0.0)
+    np.testing.assert_array_equal(interpret.grad_cam(model, x, "conv", class_index=0), 0.0)
 
 
 def test_grad_cam_upsamples_to_the_input_size():
     model = lenet_like()
     x = np.random.default_rng(5).random((16, 16, 1))
-    small = vis.grad_cam(model, x, "conv2", class_index=1, upsample=False)
-    big = vis.grad_cam(model, x, "conv2", class_index=1)
+    small = interpret.grad_cam(model, x, "conv2", class_index=1, upsample=False)
+    big = interpret.grad_cam(model, x, "conv2", class_index=1)
     assert small.shape == (5, 5) and big.shape == (16, 16)
     assert 0 <= big.min() and big.max() == pytest.approx(1.0)
     # the upsampled map keeps the coarse map's hot spot (same region of the image)
@@ -288,11 +244,11 @@ def test_grad_cam_rejects_bad_arguments():
     model = lenet_like()
     x = np.zeros((16, 16, 1))
     with pytest.raises(ValueError, match="spatial output"):
-        vis.grad_cam(model, x, "flatten")
+        interpret.grad_cam(model, x, "flatten")
     with pytest.raises(ValueError, match="layer_name must be the name"):
-        vis.grad_cam(model, x, "conv3")
+        interpret.grad_cam(model, x, "conv3")
     with pytest.raises(ValueError, match="class_index"):
-        vis.grad_cam(model, x, "conv2", class_index=-1)
+        interpret.grad_cam(model, x, "conv2", class_index=-1)
 
 
 # ----------------------------------------------------------------------------- activation maximization
@@ -310,11 +266,11 @@ def edge_model():
 
 def test_activation_maximization_raises_the_chosen_filter_and_finds_its_pattern():
     model = edge_model()
-    images, history = vis.activation_maximization(model, "edges", index=[0, 1], steps=40, seed=0)
+    images, history = interpret.activation_maximization(model, "edges", index=[0, 1], steps=40, seed=0)
     assert images.shape == (2, 12, 12, 1) and history.shape == (41, 2)
     assert np.all(history[-1] > history[0] + 0.5)
     assert images.min() >= 0 and images.max() <= 1
-    acts = vis.feature_maps(model, images[0], ["edges"])["edges"].mean(axis=(0, 1))
+    acts = interpret.feature_maps(model, images[0], ["edges"])["edges"].mean(axis=(0, 1))
     assert acts[0] == pytest.approx(history[-1, 0], rel=1e-4)
     # the image made for the vertical-edge filter changes across columns, the other across rows
     dx = lambda im: np.abs(np.diff(im[..., 0], axis=1)).mean()
@@ -322,30 +278,30 @@ def test_activation_maximization_raises_the_chosen_filter_and_finds_its_pattern(
     assert dx(images[0]) > 2 * dy(images[0])
     assert dy(images[1]) > 2 * dx(images[1])
     # it excites its own filter more than the other filter's image does
-    other = vis.feature_maps(model, images[1], ["edges"])["edges"].mean(axis=(0, 1))
+    other = interpret.feature_maps(model, images[1], ["edges"])["edges"].mean(axis=(0, 1))
     assert acts[0] > other[0]
 
 
 def test_activation_maximization_for_a_class_raises_its_score():
     model = linear_softmax(np.random.default_rng(6).normal(size=(16, 3)))
-    images, history = vis.activation_maximization(model, None, index=[0, 1, 2], steps=30, l2=0.0)
+    images, history = interpret.activation_maximization(model, None, index=[0, 1, 2], steps=30, l2=0.0)
     assert images.shape == (3, 4, 4, 1)
     assert np.all(history[-1] > history[0] + 1)
-    scores = vis.class_scores(model, images)
+    scores = interpret.class_scores(model, images)
     np.testing.assert_allclose(np.diag(scores), history[-1], rtol=1e-4)
     # each class scores highest on the image made for it
     np.testing.assert_array_equal(np.argmax(scores, axis=0), [0, 1, 2])
-    single, _ = vis.activation_maximization(model, None, index=2, steps=3)
+    single, _ = interpret.activation_maximization(model, None, index=2, steps=3)
     assert single.shape == (4, 4, 1)
 
 
 def test_activation_maximization_is_reproducible_and_regularizers_work():
     model = edge_model()
-    a, _ = vis.activation_maximization(model, "edges", 0, steps=5, seed=3)
-    b, _ = vis.activation_maximization(model, "edges", 0, steps=5, seed=3)
+    a, _ = interpret.activation_maximization(model, "edges", 0, steps=5, seed=3)
+    b, _ = interpret.activation_maximization(model, "edges", 0, steps=5, seed=3)
     np.testing.assert_array_equal(a, b)
-    rough, _ = vis.activation_maximization(model, "edges", 0, steps=20, blur_every=0, jitter=0)
-    smooth, _ = vis.activation_maximization(model, "edges", 0, steps=20, blur_every=1, blur_sigma=1.0)
+    rough, _ = interpret.activation_maximization(model, "edges", 0, steps=20, blur_every=0, jitter=0)
+    smooth, _ = interpret.activation_maximization(model, "edges", 0, steps=20, blur_every=1, blur_sigma=1.0)
     tv = lambda im: np.abs(np.diff(im, axis=0)).mean() + np.abs(np.diff(im, axis=1)).mean()
     assert tv(smooth) < tv(rough)
 
@@ -357,7 +313,7 @@ def test_blur_matches_scipy_gaussian_filter():
     radius = max(1, int(round(2.5 * sigma)))
     expected = ndimage.gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="mirror",
                                        truncate=radius / sigma)
-    np.testing.assert_allclose(vis._blur(x, sigma), expected, atol=1e-5)
+    np.testing.assert_allclose(interpret._blur(x, sigma), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -373,69 +329,32 @@ def test_blur_matches_scipy_gaussian_filter():
 ])
 def test_activation_maximization_rejects_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        vis.activation_maximization(edge_model(), **kwargs)
+        interpret.activation_maximization(edge_model(), **kwargs)
 
 
 def test_activation_maximization_class_index_is_checked():
     with pytest.raises(ValueError, match=r"index must be a whole number in \[0, 2\]"):
-        vis.activation_maximization(linear_softmax(np.ones((16, 3))), None, index=3)
+        interpret.activation_maximization(linear_softmax(np.ones((16, 3))), None, index=3)
 
 
-def test_plot_patterns_stretches_each_image():
-    imgs = np.stack([np.full((4, 4, 1), 0.2), np.linspace(0.3, 0.6, 16).reshape(4, 4, 1)])
-    shown, fig = vis.plot_patterns(imgs, titles=["flat", "ramp"])
-    np.testing.assert_array_equal(shown[0], 0.0)
-    assert shown[1].min() == 0 and shown[1].max() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="titles"):
-        vis.plot_patterns(imgs, titles=["one"])
-    with pytest.raises(ValueError, match="images must have shape"):
-        vis.plot_patterns(np.zeros((2, 4, 4, 2)))
-
-
-# ----------------------------------------------------------------------------- overlays and attribution plot
-
-def test_overlay_heatmap_blends():
-    img = np.zeros((4, 4, 1))
-    img[0, 0] = 1
-    out = vis.overlay_heatmap(img, np.zeros((4, 4)), alpha=0.0)
-    assert out.shape == (4, 4, 3)
-    np.testing.assert_allclose(out[0, 0], 1.0)
-    np.testing.assert_allclose(out[1, 1], 0.0)
-    with pytest.raises(ValueError, match="heatmap must have the image's size"):
-        vis.overlay_heatmap(img, np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="alpha"):
-        vis.overlay_heatmap(img, np.zeros((4, 4)), alpha=2)
-
-
-def test_plot_attributions_returns_the_maps_it_draws():
-    model = two_channel_cam_model()
-    x = np.zeros((2, 10, 10, 2), dtype="float32")
-    x[0, 3:7, 1:4, 0] = 1.0
-    x[1, 3:7, 6:9, 1] = 1.0
-    out, fig = vis.plot_attributions(model, x, "conv", labels=[0, 0])
-    np.testing.assert_array_equal(out["predicted"], [0, 1])
-    np.testing.assert_allclose(out["grad_cam"][1], vis.grad_cam(model, x[1], "conv", 1))
-    np.testing.assert_allclose(out["saliency"][0], vis.saliency_map(model, x[0], 0))
-    assert len(fig.axes) == 8
-    with pytest.raises(ValueError, match="labels"):
-        vis.plot_attributions(model, x, "conv", labels=[0])
+# ----------------------------------------------------------------------------- other backends
 
 
 def test_methods_work_on_the_jax_backend():
     pytest.importorskip("jax")
     code = (
         "import numpy as np, keras\n"
-        "from cnncourse import visualize as vis\n"
+        "from cnncourse import interpret\n"
         "assert keras.backend.backend() == 'jax'\n"
         "m = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),"
         " keras.layers.Dense(2, activation='softmax', use_bias=False)])\n"
         "w = np.array([[1., 0.], [-2., 1.], [0., 1.], [3., 1.]], 'float32'); m.set_weights([w])\n"
-        "s = vis.saliency_map(m, np.ones((2, 2, 1)), class_index=0)\n"
+        "s = interpret.saliency_map(m, np.ones((2, 2, 1)), class_index=0)\n"
         "assert np.allclose(s, np.abs(w[:, 0]).reshape(2, 2)), s\n"
         "c = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name='c'),"
         " keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])\n"
-        "assert vis.grad_cam(c, np.random.rand(6, 6, 1), 'c', 0).shape == (6, 6)\n"
-        "_, h = vis.activation_maximization(c, 'c', 0, steps=5)\n"
+        "assert interpret.grad_cam(c, np.random.rand(6, 6, 1), 'c', 0).shape == (6, 6)\n"
+        "_, h = interpret.activation_maximization(c, 'c', 0, steps=5)\n"
         "assert h[-1, 0] > h[0, 0]\n"
         "print('ok')\n"
     )
