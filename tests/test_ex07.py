@@ -3,7 +3,7 @@ import numpy as np
 
 from exercise_helpers import message, passes  # noqa: E402
 from cnncourse.exercises import ex07 as ex
-from cnncourse.models.common import receptive_field
+from cnncourse.ops import receptive_field
 
 NONSENSE = [None, "40", 3.5, np.zeros((2, 2)), [1, 2], ...]
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from exercise_helpers import message, passes  # noqa: E402
-from cnncourse import visualize as vis
+from cnncourse import interpret as vis
 from cnncourse.exercises import ex08 as ex
 from cnncourse.models import lenet5
 

@@ -237,7 +237,7 @@ def test_bad_arguments_raise_clear_errors():
         ops.conv2d_params(3, 1, 1, use_bias="yes")
 
 
-# --------------------------------------------------------------------------- sizes and counts (once in models.common)
+# --------------------------------------------------------------------------- sizes and counts (their one home)
 
 def test_conv_output_size():
     assert conv_output_size(227, 11, 4) == 55

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from cnncourse.exercises import Exercise, FunctionProblem, ValueProblem, expect_int
+from cnncourse.ops import conv_output_size
 
 __all__ = ["q1", "q2", "q3", "q4"]
 
@@ -28,7 +29,7 @@ __all__ = ["q1", "q2", "q3", "q4"]
 # --------------------------------------------------------------------------- 06.1 output side
 
 def _right_side(size, kernel, stride, pad):
-    return (size + 2 * pad - kernel) // stride + 1
+    return conv_output_size(size, kernel, stride, pad)
 
 
 _SIDE_CASES = [(227, 11, 4, 0), (224, 11, 4, 0), (224, 11, 4, 2), (55, 3, 2, 0), (27, 5, 1, 2),
