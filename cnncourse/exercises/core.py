@@ -10,18 +10,18 @@ Every call of :meth:`Exercise.check` is recorded in :func:`results` (and, with i
 message, in :func:`feedback`); :meth:`Exercise.solution` in :func:`solutions_seen`.
 The grader (``python -m cnncourse.instructor grade``) reads them after running a notebook.
 
->>> q = Exercise("96.1", "How many colour channels has an RGB image?",
+>>> q = Exercise("95.1", "How many colour channels has an RGB image?",
 ...              lambda answer: None if answer == 3 else "Count R, G and B.",
 ...              hint="R, G and B.", solution="channels = 3", expects="an int")
 >>> q.check(3)
-[96.1] ✔ Correct!
+[95.1] ✔ Correct!
 >>> q.evaluate(4)
 (False, 'Count R, G and B.')
 >>> q.evaluate(NOT_ANSWERED)
 (False, 'No answer yet: expected an int.')
->>> results()["96.1"], feedback()["96.1"]["message"]
+>>> results()["95.1"], feedback()["95.1"]["message"]
 (True, 'Correct!')
->>> _ = [store.pop("96.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
+>>> _ = [store.pop("95.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
 """
 from __future__ import annotations
 
