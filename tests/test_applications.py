@@ -50,7 +50,6 @@ def test_canvases_from_real_mnist_with_noise():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(digits=np.zeros((2, 28)), labels=np.zeros(2, int)), "digits"),
     (dict(labels=np.array([0, 10])), "labels"),
-    (dict(labels=np.array([0.0, 1.0])), "labels"),
     (dict(labels=np.array([0])), "labels"),
     (dict(canvas_size=20), "canvas_size"),
     (dict(noise=-0.1), "noise"),
@@ -62,6 +61,13 @@ def test_make_canvases_rejects_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         apps.make_canvases(**args)
+
+
+def test_make_canvases_and_make_scene_take_integer_labels_only():
+    with pytest.raises(TypeError, match="labels must be 2 whole numbers 0-9"):     # floats: a wrong type
+        apps.make_canvases(np.zeros((2, 28, 28)), np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="labels must be 2 whole numbers 0-9"):
+        apps.make_scene(np.zeros((2, 28, 28)), np.array([0.0, 1.0]))
 
 
 def test_mask_to_box():
@@ -138,9 +144,10 @@ def test_mask_iou_leaves_absent_classes_out_and_exposes_the_background_trap():
     (np.zeros(0, int), np.zeros(0, int), "empty"),
 ])
 def test_mask_measures_reject_bad_input(pred, true, match):
-    with pytest.raises(ValueError, match=match):
+    error = TypeError if match == "integers" else ValueError     # float maps are a wrong type
+    with pytest.raises(error, match=match):
         apps.mask_iou(pred, true)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         apps.pixel_accuracy(pred, true)
 
 
@@ -189,8 +196,10 @@ def test_boxes_from_mask_finds_each_blob_and_its_majority_class():
     np.testing.assert_array_equal(sizes[order], [32, 130])
     empty = apps.boxes_from_mask(np.zeros((5, 5), int))
     assert empty[0].shape == (0, 4) and empty[1].shape == (0,)
-    with pytest.raises(ValueError, match="mask must be a 2-D integer class map"):
+    with pytest.raises(TypeError, match="mask must be a 2-D integer class map"):     # floats: a wrong type
         apps.boxes_from_mask(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="mask must be a 2-D integer class map"):
+        apps.boxes_from_mask(np.zeros(5, int))
     with pytest.raises(ValueError, match="min_pixels"):
         apps.boxes_from_mask(mask, min_pixels=0)
 
