@@ -123,7 +123,7 @@ def conv_output_size(n, kernel_size, stride=1, padding="valid"):
     f = check_whole(kernel_size, "kernel_size", 1)
     s = check_whole(stride, "stride", 1)
     if isinstance(padding, (tuple, list)):
-        raise ValueError(f"padding along one axis must be 'valid', 'same' or one whole number, got {padding!r}")
+        raise TypeError(f"padding along one axis must be 'valid', 'same' or one whole number, got {padding!r}")
     kind = _padding_kind(padding)
     if kind == "same":
         return -(-n // s)
@@ -180,7 +180,7 @@ def receptive_field(layers):
     try:
         pairs = [tuple(p) for p in layers]
     except TypeError:
-        raise ValueError(f"layers must be a sequence of (kernel, stride) pairs, got {layers!r}") from None
+        raise TypeError(f"layers must be a sequence of (kernel, stride) pairs, got {layers!r}") from None
     if not pairs:
         raise ValueError("layers must hold at least one (kernel, stride) pair, got an empty sequence")
     field, jump = 1, 1
@@ -457,8 +457,11 @@ def conv2d_macs(input_shape, kernel_size, filters, stride=1, padding="valid"):
     >>> conv2d_macs((16, 16, 64), 3, 128, padding="same")    # after 2x2 pooling: 4x fewer
     18874368
     """
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, in_channels), got {input_shape!r}")
+    shape_rule = f"input_shape must be (height, width, in_channels), got {input_shape!r}"
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(shape_rule)
+    if len(input_shape) != 3:
+        raise ValueError(shape_rule)
     h = check_whole(input_shape[0], "input_shape height", 1)
     w = check_whole(input_shape[1], "input_shape width", 1)
     c_in = check_whole(input_shape[2], "input_shape channels", 1)

@@ -242,3 +242,7 @@ def test_scene_net_heads_and_its_fully_convolutional_path():
         scene_net(width=0)
     with pytest.raises(ValueError, match="made by scene_net"):
         mask_network(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()]))
+    with pytest.raises(TypeError, match="made by scene_net"):           # not a model: a wrong type
+        mask_network("scene_net")
+    with pytest.raises(TypeError, match="canvas_size must be a whole multiple of 8"):
+        scene_net(canvas_size=48.0)

@@ -105,13 +105,13 @@ def test_exercise_arguments_are_validated():
         make("")
     with pytest.raises(ValueError, match="key must be"):
         make("98 .1")
-    with pytest.raises(ValueError, match="key must be"):
+    with pytest.raises(TypeError, match="key must be"):           # not a string: a wrong type
         make(981)
     with pytest.raises(TypeError, match="checker must be callable"):
         make("98.1", checker="not a function")
     with pytest.raises(ValueError, match="hint of exercise 98.1 must be a non-empty string"):
         Exercise("98.1", "Statement.", _is_three, hint="", solution="x", expects="an int")
-    with pytest.raises(ValueError, match="expects of exercise 98.1 must be a non-empty string"):
+    with pytest.raises(TypeError, match="expects of exercise 98.1 must be a non-empty string"):
         Exercise("98.1", "Statement.", _is_three, hint="h", solution="x", expects=None)
 
 

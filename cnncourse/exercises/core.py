@@ -78,14 +78,20 @@ class Exercise:
     """
 
     def __init__(self, key, statement, checker, hint, solution, expects):
-        if not isinstance(key, str) or not key or key != key.strip() or " " in key:
-            raise ValueError(f"key must be a non-empty string without spaces such as '02.1', got {key!r}")
+        key_rule = f"key must be a non-empty string without spaces such as '02.1', got {key!r}"
+        if not isinstance(key, str):
+            raise TypeError(key_rule)
+        if not key or key != key.strip() or " " in key:
+            raise ValueError(key_rule)
         if not callable(checker):
             raise TypeError(f"checker must be callable (answer -> None or a message), got {checker!r}")
         for name, value in (("statement", statement), ("hint", hint),
                             ("solution", solution), ("expects", expects)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}")
+            rule = f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}"
+            if not isinstance(value, str):
+                raise TypeError(rule)
+            if not value.strip():
+                raise ValueError(rule)
         previous = _REGISTRY.get(key)
         module = getattr(checker, "__module__", None)
         if previous is not None and getattr(previous.checker, "__module__", None) != module:

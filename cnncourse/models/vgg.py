@@ -51,9 +51,12 @@ def _check_blocks(widths, convs):
         try:
             values = tuple(seq)
         except TypeError:
-            raise ValueError(f"{name} must be a sequence of whole numbers >= 1, got {seq!r}") from None
-        if not values or not all(is_whole(v) and v >= 1 for v in values):
-            raise ValueError(f"{name} must be a non-empty sequence of whole numbers >= 1, got {seq!r}")
+            raise TypeError(f"{name} must be a sequence of whole numbers >= 1, got {seq!r}") from None
+        rule = f"{name} must be a non-empty sequence of whole numbers >= 1, got {seq!r}"
+        if not all(is_whole(v) for v in values):
+            raise TypeError(rule)
+        if not values or not all(v >= 1 for v in values):
+            raise ValueError(rule)
         return tuple(int(v) for v in values)
 
     widths, convs = ints(widths, "widths"), ints(convs, "convs")
