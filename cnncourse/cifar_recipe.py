@@ -2,10 +2,11 @@
 
 It trains :func:`cnncourse.models.vgg7_cifar` to airbench94's accuracy in about ten epochs
 (measured accuracy and time: the README's CIFAR-10 benchmark section). Its general pieces
-live in :mod:`cnncourse.train`, next to the course's other training helpers: :class:`~cnncourse.train.FlipShiftBatches` (mini-batches with
-**alternating flips**, an image mirrored in every other epoch, and random **shifts of up to
-2 pixels**) and :class:`~cnncourse.train.TriangularSchedule` (the learning rate rises
-linearly from ``start x peak`` to ``peak``, then falls linearly to ``end x peak``).
+live in :mod:`cnncourse.train`, next to the course's other training helpers:
+:class:`~cnncourse.train.FlipShiftBatches` (mini-batches with **alternating flips**, an
+image mirrored in every other epoch, and random **shifts of up to 2 pixels**) and
+:class:`~cnncourse.train.TriangularSchedule` (the learning rate rises linearly from
+``start x peak`` to ``peak``, then falls linearly to ``end x peak``).
 What is this recipe's own stays here, each piece usable alone:
 
 :data:`RECIPE`
