@@ -234,9 +234,7 @@ def input_gradient(fn, x):
     >>> float(value), grad.tolist()
     (5.0, [2.0, -4.0])
     """
-    import keras
-
-    from cnncourse.device import on_backend
+    from cnncourse.device import backend_and_version, on_backend
 
     x = np.asarray(x, dtype="float32")
 
@@ -268,7 +266,7 @@ def input_gradient(fn, x):
         return float(value.detach().cpu()), grad.detach().cpu().numpy()
 
     def other():
-        raise NotImplementedError(f"gradients are not implemented for the {keras.backend.backend()!r} "
+        raise NotImplementedError(f"gradients are not implemented for the {backend_and_version()[0]!r} "
                                   "backend; use tensorflow, jax or torch")
 
     return on_backend(tensorflow=tensorflow, jax=jax, torch=torch, default=other)
