@@ -1,4 +1,4 @@
-"""VGG-16 (Simonyan & Zisserman, 2014): the full ImageNet model and a CIFAR-10 variant.
+"""VGG-16 (Simonyan & Zisserman, 2014): the full ImageNet model and two CIFAR-10 variants (vgg_cifar, vgg7_cifar).
 
 VGG's one idea: only 3x3 convolutions (stride 1, "same" padding), stacked two or
 three deep, then a 2x2 max pooling that halves the map, while the number of
