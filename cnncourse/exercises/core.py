@@ -10,18 +10,18 @@ Every call of :meth:`Exercise.check` is recorded in :func:`results` (and, with i
 message, in :func:`feedback`); :meth:`Exercise.solution` in :func:`solutions_seen`.
 The grader (``python -m cnncourse.instructor grade``) reads them after running a notebook.
 
->>> q = Exercise("97.1", "How many colour channels has an RGB image?",
+>>> q = Exercise("90.1", "How many colour channels has an RGB image?",
 ...              lambda answer: None if answer == 3 else "Count R, G and B.",
 ...              hint="R, G and B.", solution="channels = 3", expects="an int")
 >>> q.check(3)
-[97.1] ✔ Correct!
+[90.1] ✔ Correct!
 >>> q.evaluate(4)
 (False, 'Count R, G and B.')
 >>> q.evaluate(NOT_ANSWERED)
 (False, 'No answer yet: expected an int.')
->>> results()["97.1"], feedback()["97.1"]["message"]
+>>> results()["90.1"], feedback()["90.1"]["message"]
 (True, 'Correct!')
->>> _ = [store.pop("97.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
+>>> _ = [store.pop("90.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
 """
 from __future__ import annotations
 
