@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 import cnncourse.exercises as exercises
-from cnncourse.exercises import NOT_ANSWERED, Exercise, expect_array, expect_int
+from cnncourse.exercises import NOT_ANSWERED, Exercise, core, expect_array, expect_int
 
 
 @pytest.fixture(autouse=True)
 def clean_state():
     """Each test sees (and leaves) the framework's records as they were."""
-    stores = (exercises._REGISTRY, exercises._RESULTS, exercises._FEEDBACK, exercises._SOLUTION_SEEN)
+    stores = (core._REGISTRY, core._RESULTS, core._FEEDBACK, core._SOLUTION_SEEN)   # the records themselves
     saved = [store.copy() for store in stores]
     yield
     for store, old in zip(stores, saved):
