@@ -39,7 +39,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cnncourse.checks import check_images_and_labels, check_model, check_number, check_whole
+from cnncourse.checks import check_batch, check_images_and_labels, check_model, check_number, check_whole
 from cnncourse.train import FlipShiftBatches, TriangularSchedule
 
 #: The recipe's hyper-parameters (batch 500). The learning rate and weight decay are
@@ -155,9 +155,7 @@ def predict_tta(model, x, level=RECIPE["tta_level"], batch_size=1000):
     """
     if level not in (0, 1, 2):
         raise ValueError(f"level must be 0, 1 or 2, got {level!r}")
-    x = np.asarray(x, "float32")
-    if x.ndim != 4:
-        raise ValueError(f"x must have shape (n, height, width, channels), got shape {x.shape}")
+    x = check_batch(x).astype("float32", copy=False)
 
     def plain(images):
         return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), "float32")

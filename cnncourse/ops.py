@@ -45,7 +45,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from cnncourse.checks import check_bool, check_model, check_whole, check_whole_or_pair
+from cnncourse.checks import check_batch, check_bool, check_model, check_whole, check_whole_or_pair
 
 __all__ = [
     "conv_output_size", "same_padding", "receptive_field", "pad_input", "conv2d", "conv2d_fast",
@@ -68,12 +68,8 @@ def _padding_kind(padding):
 
 
 def _batch(x, name="x"):
-    arr = np.asarray(x)
-    if arr.ndim != 4:
-        raise ValueError(
-            f"{name} must be a batch of images of shape (batch, height, width, channels), "
-            f"got shape {arr.shape}; add axes with x[None] or x[..., None]"
-        )
+    """``x`` (:func:`~cnncourse.checks.check_batch`) as floats: float32 or wider."""
+    arr = check_batch(x, name)
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(np.result_type(arr.dtype, np.float32), copy=False)
