@@ -57,6 +57,23 @@ class Canvases(NamedTuple):
     labels: np.ndarray
 
 
+def _digits_and_labels(digits, labels, at_least=0):
+    """``(digits (n, h, w) float32, labels (n,))``, checked: MNIST-like digits and one label 0-9 each."""
+    d = np.asarray(digits, dtype="float32")
+    if d.ndim == 4 and d.shape[-1] == 1:
+        d = d[..., 0]
+    if d.ndim != 3 or len(d) < at_least:
+        more = f" with n >= {at_least}" if at_least else ""
+        raise ValueError(f"digits must have shape (n, h, w) or (n, h, w, 1){more}, got {np.shape(digits)}")
+    y = np.asarray(labels)
+    message = f"labels must be {len(d)} whole numbers 0-9 (one per digit), got shape {y.shape} dtype {y.dtype}"
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(message)
+    if y.shape != (len(d),) or (len(y) and (y.min() < 0 or y.max() > 9)):
+        raise ValueError(message)
+    return d, y
+
+
 def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=INK_THRESHOLD):
     """Paste each digit at a random place of a black ``canvas_size`` x ``canvas_size`` canvas.
 
@@ -74,17 +91,7 @@ def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=I
     -------
     Canvases(images, masks, boxes, labels)
     """
-    d = np.asarray(digits, dtype="float32")
-    if d.ndim == 4 and d.shape[-1] == 1:
-        d = d[..., 0]
-    if d.ndim != 3:
-        raise ValueError(f"digits must have shape (n, h, w) or (n, h, w, 1), got {np.shape(digits)}")
-    y = np.asarray(labels)
-    message = f"labels must be {len(d)} whole numbers 0-9 (one per digit), got shape {y.shape} dtype {y.dtype}"
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(message)
-    if y.shape != (len(d),) or (len(y) and (y.min() < 0 or y.max() > 9)):
-        raise ValueError(message)
+    d, y = _digits_and_labels(digits, labels)
     h, w = d.shape[1:]
     canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
     seed = check_whole(seed, "seed", 0)
@@ -250,17 +257,7 @@ def make_scene(digits, labels, canvas_size=96, seed=0, max_tries=200):
     ------
     ValueError when the digits do not fit on the canvas.
     """
-    d = np.asarray(digits, dtype="float32")
-    if d.ndim == 4 and d.shape[-1] == 1:
-        d = d[..., 0]
-    if d.ndim != 3 or len(d) == 0:
-        raise ValueError(f"digits must have shape (k, h, w) or (k, h, w, 1) with k >= 1, got {np.shape(digits)}")
-    y = np.asarray(labels)
-    message = f"labels must be {len(d)} whole numbers 0-9, got {labels!r:.80}"
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(message)
-    if y.shape != (len(d),) or y.min() < 0 or y.max() > 9:
-        raise ValueError(message)
+    d, y = _digits_and_labels(digits, labels, at_least=1)
     h, w = d.shape[1:]
     canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
     max_tries = check_whole(max_tries, "max_tries", 1)
