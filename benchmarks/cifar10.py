@@ -37,28 +37,32 @@ import time
 
 def peak_memory_mb():
     """Peak memory in MB: the accelerator's when known, else this process's resident peak."""
-    import keras
+    from cnncourse.device import on_backend
 
-    backend = keras.backend.backend()
+    def jax_peak():
+        import jax
+
+        stats = jax.devices()[0].memory_stats() or {}
+        return stats["peak_bytes_in_use"] / 2**20 if "peak_bytes_in_use" in stats else None
+
+    def tf_peak():
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+        return None
+
+    def torch_peak():
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+
     try:
-        if backend == "jax":
-            import jax
-
-            stats = jax.devices()[0].memory_stats() or {}
-            if "peak_bytes_in_use" in stats:
-                return stats["peak_bytes_in_use"] / 2**20, "device"
-        elif backend == "tensorflow":
-            import tensorflow as tf
-
-            if tf.config.list_physical_devices("GPU"):
-                return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20, "device"
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                return torch.cuda.max_memory_allocated() / 2**20, "device"
+        peak = on_backend(tensorflow=tf_peak, jax=jax_peak, torch=torch_peak)
     except Exception:  # pragma: no cover - a backend without memory statistics
-        pass
+        peak = None
+    if peak is not None:
+        return peak, "device"
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "host RSS"
 
 

@@ -17,6 +17,8 @@ one home; CONTRIBUTING.md has the full table and which notebook uses which modul
 - :mod:`cnncourse.interpret`    — what a trained ConvNet computes, as arrays
 - :mod:`cnncourse.plots`        — everything that draws
 - :mod:`cnncourse.applications` — localization and segmentation data and measures
-- :mod:`cnncourse.colab`, :mod:`cnncourse.exercises`, :mod:`cnncourse.instructor`
+- :mod:`cnncourse.colab`        — the Colab badge and setup cells (the address is in ``colab.json``)
+- :mod:`cnncourse.exercises`    — the exercises' checkers: core, answer checks, problem types, ``exNN``
+- :mod:`cnncourse.instructor`   — release student copies, grade submissions, check notebook structure
 """
 __version__ = "0.1.0"

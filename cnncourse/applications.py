@@ -57,6 +57,23 @@ class Canvases(NamedTuple):
     labels: np.ndarray
 
 
+def _digits_and_labels(digits, labels, at_least=0):
+    """``(digits (n, h, w) float32, labels (n,))``, checked: MNIST-like digits and one label 0-9 each."""
+    d = np.asarray(digits, dtype="float32")
+    if d.ndim == 4 and d.shape[-1] == 1:
+        d = d[..., 0]
+    if d.ndim != 3 or len(d) < at_least:
+        more = f" with n >= {at_least}" if at_least else ""
+        raise ValueError(f"digits must have shape (n, h, w) or (n, h, w, 1){more}, got {np.shape(digits)}")
+    y = np.asarray(labels)
+    message = f"labels must be {len(d)} whole numbers 0-9 (one per digit), got shape {y.shape} dtype {y.dtype}"
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(message)
+    if y.shape != (len(d),) or (len(y) and (y.min() < 0 or y.max() > 9)):
+        raise ValueError(message)
+    return d, y
+
+
 def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=INK_THRESHOLD):
     """Paste each digit at a random place of a black ``canvas_size`` x ``canvas_size`` canvas.
 
@@ -74,15 +91,7 @@ def make_canvases(digits, labels, canvas_size=56, seed=0, noise=0.0, threshold=I
     -------
     Canvases(images, masks, boxes, labels)
     """
-    d = np.asarray(digits, dtype="float32")
-    if d.ndim == 4 and d.shape[-1] == 1:
-        d = d[..., 0]
-    if d.ndim != 3:
-        raise ValueError(f"digits must have shape (n, h, w) or (n, h, w, 1), got {np.shape(digits)}")
-    y = np.asarray(labels)
-    if y.shape != (len(d),) or not np.issubdtype(y.dtype, np.integer) or (len(y) and (y.min() < 0 or y.max() > 9)):
-        raise ValueError(f"labels must be {len(d)} whole numbers 0-9 (one per digit), got shape {y.shape} "
-                         f"dtype {y.dtype}")
+    d, y = _digits_and_labels(digits, labels)
     h, w = d.shape[1:]
     canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
     seed = check_whole(seed, "seed", 0)
@@ -159,7 +168,7 @@ def _check_masks(pred, true):
         raise ValueError("pred and true must not be empty")
     for name, arr in (("pred", p), ("true", t)):
         if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-            raise ValueError(f"{name} must hold class numbers (integers), got dtype {arr.dtype}; "
+            raise TypeError(f"{name} must hold class numbers (integers), got dtype {arr.dtype}; "
                              "take the argmax of the model's per-pixel probabilities first")
     return p.astype("int64"), t.astype("int64")
 
@@ -196,9 +205,12 @@ def mask_iou(pred, true, num_classes=None, ignore_background=False):
     """
     p, t = _check_masks(pred, true)
     k = int(max(p.max(), t.max())) + 1 if num_classes is None else num_classes
-    if not is_whole(k) or k < 1 or k <= max(p.max(), t.max()) or min(p.min(), t.min()) < 0:
-        raise ValueError(f"num_classes must be a whole number larger than every class in the maps "
-                         f"(classes are 0..num_classes-1), got {num_classes!r}")
+    message = (f"num_classes must be a whole number larger than every class in the maps "
+               f"(classes are 0..num_classes-1), got {num_classes!r}")
+    if not is_whole(k):
+        raise TypeError(message)
+    if k < 1 or k <= max(p.max(), t.max()) or min(p.min(), t.min()) < 0:
+        raise ValueError(message)
     conf = np.bincount(t.ravel() * k + p.ravel(), minlength=k * k).reshape(k, k)
     inter = np.diag(conf).astype("float64")
     union = conf.sum(axis=0) + conf.sum(axis=1) - inter
@@ -245,14 +257,7 @@ def make_scene(digits, labels, canvas_size=96, seed=0, max_tries=200):
     ------
     ValueError when the digits do not fit on the canvas.
     """
-    d = np.asarray(digits, dtype="float32")
-    if d.ndim == 4 and d.shape[-1] == 1:
-        d = d[..., 0]
-    if d.ndim != 3 or len(d) == 0:
-        raise ValueError(f"digits must have shape (k, h, w) or (k, h, w, 1) with k >= 1, got {np.shape(digits)}")
-    y = np.asarray(labels)
-    if y.shape != (len(d),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
-        raise ValueError(f"labels must be {len(d)} whole numbers 0-9, got {labels!r:.80}")
+    d, y = _digits_and_labels(digits, labels, at_least=1)
     h, w = d.shape[1:]
     canvas_size = check_whole(canvas_size, "canvas_size", max(h, w))
     max_tries = check_whole(max_tries, "max_tries", 1)
@@ -290,8 +295,11 @@ def boxes_from_mask(mask, min_pixels=10):
     from scipy import ndimage
 
     m = np.asarray(mask)
-    if m.ndim != 2 or not np.issubdtype(m.dtype, np.integer):
-        raise ValueError(f"mask must be a 2-D integer class map, got shape {m.shape} dtype {m.dtype}")
+    message = f"mask must be a 2-D integer class map, got shape {m.shape} dtype {m.dtype}"
+    if not np.issubdtype(m.dtype, np.integer):
+        raise TypeError(message)
+    if m.ndim != 2:
+        raise ValueError(message)
     min_pixels = check_whole(min_pixels, "min_pixels", 1)
     blobs, n = ndimage.label(m > 0, structure=np.ones((3, 3)))
     boxes, labels, sizes = [], [], []

@@ -31,7 +31,7 @@ import numbers
 import numpy as np
 
 __all__ = ["check_whole", "check_number", "check_bool", "check_whole_or_pair", "check_image_shape",
-           "check_images_and_labels", "check_model", "check_boxes", "is_whole"]
+           "check_batch", "check_images_and_labels", "check_model", "check_boxes", "is_whole"]
 
 
 def is_whole(value):
@@ -151,6 +151,24 @@ def check_image_shape(input_shape, min_side, why):
     if h < min_side or w < min_side or c < 1:
         raise ValueError(message)
     return h, w, c
+
+
+def check_batch(x, name="x"):
+    """``x`` as an array when it is a batch of images ``(batch, height, width, channels)``, else
+    ``ValueError`` saying how to add the missing axes.
+
+    >>> check_batch(np.zeros((2, 8, 8, 1))).shape
+    (2, 8, 8, 1)
+    >>> check_batch(np.zeros((8, 8)), "images")
+    Traceback (most recent call last):
+    ...
+    ValueError: images must be a batch of images of shape (batch, height, width, channels), got shape (8, 8); add axes with images[None] or images[..., None]
+    """
+    arr = np.asarray(x)
+    if arr.ndim != 4:
+        raise ValueError(f"{name} must be a batch of images of shape (batch, height, width, channels), "
+                         f"got shape {arr.shape}; add axes with {name}[None] or {name}[..., None]")
+    return arr
 
 
 def check_images_and_labels(x, y, channels=None):

@@ -1,11 +1,12 @@
 """The fast CIFAR-10 training recipe of notebook 07 (after Keller Jordan's airbench94).
 
-It trains :func:`cnncourse.models.vgg7_cifar` to about 93-94 % test accuracy in about ten
-epochs. Its general pieces live in :mod:`cnncourse.train`, next to the course's other
-training helpers: :class:`~cnncourse.train.FlipShiftBatches` (mini-batches with
-**alternating flips**, an image mirrored in every other epoch, and random **shifts of up to
-2 pixels**) and :class:`~cnncourse.train.TriangularSchedule` (the learning rate rises
-linearly from ``start x peak`` to ``peak``, then falls linearly to ``end x peak``).
+It trains :func:`cnncourse.models.vgg7_cifar` to airbench94's accuracy in about ten epochs
+(measured accuracy and time: the README's CIFAR-10 benchmark section). Its general pieces
+live in :mod:`cnncourse.train`, next to the course's other training helpers:
+:class:`~cnncourse.train.FlipShiftBatches` (mini-batches with **alternating flips**, an
+image mirrored in every other epoch, and random **shifts of up to 2 pixels**) and
+:class:`~cnncourse.train.TriangularSchedule` (the learning rate rises linearly from
+``start x peak`` to ``peak``, then falls linearly to ``end x peak``).
 What is this recipe's own stays here, each piece usable alone:
 
 :data:`RECIPE`
@@ -38,7 +39,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cnncourse.checks import check_images_and_labels, check_model, check_number, check_whole
+from cnncourse.checks import check_batch, check_images_and_labels, check_model, check_number, check_whole
 from cnncourse.train import FlipShiftBatches, TriangularSchedule
 
 #: The recipe's hyper-parameters (batch 500). The learning rate and weight decay are
@@ -154,9 +155,7 @@ def predict_tta(model, x, level=RECIPE["tta_level"], batch_size=1000):
     """
     if level not in (0, 1, 2):
         raise ValueError(f"level must be 0, 1 or 2, got {level!r}")
-    x = np.asarray(x, "float32")
-    if x.ndim != 4:
-        raise ValueError(f"x must have shape (n, height, width, channels), got shape {x.shape}")
+    x = check_batch(x).astype("float32", copy=False)
 
     def plain(images):
         return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), "float32")

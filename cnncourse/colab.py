@@ -70,30 +70,34 @@ def check_repository(repository):
 
     Raises
     ------
+    TypeError
+        When ``repository`` is not a string.
     ValueError
-        Naming ``repository`` and the form allowed.
+        When it is not an address; either names ``repository`` and the form allowed.
     """
-    if isinstance(repository, str):
-        text = _URL_PREFIX.sub("", repository.strip()).rstrip("/")
-        if text.endswith(".git"):
-            text = text[:-4]
-        owner, _, name = text.partition("/")
-        if (_OWNER_RE.match(owner) and _NAME_RE.match(name) and name not in (".", "..")):
-            return f"{owner}/{name}"
-    raise ValueError(
-        "repository must be a GitHub repository written OWNER/NAME (e.g. alice/cnncourse) "
-        f"or https://github.com/OWNER/NAME, got {repository!r}"
-    )
+    message = ("repository must be a GitHub repository written OWNER/NAME (e.g. alice/cnncourse) "
+               f"or https://github.com/OWNER/NAME, got {repository!r}")
+    if not isinstance(repository, str):
+        raise TypeError(message)
+    text = _URL_PREFIX.sub("", repository.strip()).rstrip("/")
+    if text.endswith(".git"):
+        text = text[:-4]
+    owner, _, name = text.partition("/")
+    if (_OWNER_RE.match(owner) and _NAME_RE.match(name) and name not in (".", "..")):
+        return f"{owner}/{name}"
+    raise ValueError(message)
 
 
 def check_branch(branch):
-    """``branch`` if it is a plausible git branch name (letters, digits, ``. _ - /``), else ValueError."""
-    if isinstance(branch, str) and _BRANCH_RE.match(branch):
+    """``branch`` if it is a plausible git branch name (letters, digits, ``. _ - /``), else
+    TypeError (not a string) or ValueError."""
+    message = ("branch must be a git branch name made of letters, digits, '.', '_', '-' and '/' "
+               f"(e.g. main), got {branch!r}")
+    if not isinstance(branch, str):
+        raise TypeError(message)
+    if _BRANCH_RE.match(branch):
         return branch
-    raise ValueError(
-        "branch must be a git branch name made of letters, digits, '.', '_', '-' and '/' "
-        f"(e.g. main), got {branch!r}"
-    )
+    raise ValueError(message)
 
 
 def badge_url(notebook_path, repository=None, branch=None):

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from cnncourse import config
-from cnncourse.checks import check_bool, check_whole, is_whole
+from cnncourse.checks import check_batch, check_bool, check_whole, is_whole
 
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -131,7 +131,7 @@ def take_subset(x, y, n, seed=0):
 
 def pad_images(images, pad):
     """Zero-pad a batch of images ``(n, h, w, c)`` by ``pad`` pixels on each side."""
-    images = _check_batch(images, "images")
+    images = check_batch(images, "images")
     pad = check_whole(pad, "pad", 0)
     return np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
@@ -159,7 +159,7 @@ def shift_images(images, dx, dy):
     """
     arr = np.asarray(images)
     single = arr.ndim == 3
-    batch = _check_batch(arr[None] if single else arr, "images")
+    batch = check_batch(arr[None] if single else arr, "images")
     h, w = batch.shape[1:3]
     for name, value, size, axis in (("dx", dx, w, "width"), ("dy", dy, h, "height")):
         if not is_whole(value):
@@ -179,15 +179,6 @@ def shift_images(images, dx, dy):
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _check_batch(images, name):
-    arr = np.asarray(images)
-    if arr.ndim != 4:
-        raise ValueError(
-            f"{name} must be a batch of shape (n, height, width, channels), got shape {arr.shape}"
-        )
-    return arr
-
 
 def _check_count(n, name, available):
     if not is_whole(n):

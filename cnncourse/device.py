@@ -4,6 +4,9 @@ Keras 3 runs on TensorFlow, JAX or PyTorch, and each asks about its devices in i
 :func:`on_backend` is the one place that asks "which backend?"; every function here (and
 :func:`cnncourse.interpret.input_gradient`) gives it one small function per backend.
 
+:func:`backend_and_version`
+    The backend's name and version, for what a notebook prints.
+
 :func:`gpu_available`, :func:`accelerator`
     Is there a GPU to compute on?
 :func:`gpu_compute_capability`, :func:`cpu_computes_bfloat16`
@@ -21,7 +24,7 @@ does not start TensorFlow (the first cell of a notebook quietens its logs first)
 """
 from __future__ import annotations
 
-__all__ = ["on_backend", "gpu_available", "accelerator", "gpu_compute_capability",
+__all__ = ["on_backend", "backend_and_version", "gpu_available", "accelerator", "gpu_compute_capability",
            "cpu_computes_bfloat16", "choose_precision", "use_mixed_precision", "device_description"]
 
 #: GPUs that report no compute capability through JAX but are Ampere or newer (bfloat16 in hardware).
@@ -42,6 +45,24 @@ def on_backend(tensorflow=None, jax=None, torch=None, default=None):
     if probe is not None:
         return probe()
     return default() if default is not None else None
+
+
+def backend_and_version():
+    """``(name, version)`` of the Keras backend in use, e.g. ``("tensorflow", "2.21.0")``.
+
+    >>> backend_and_version()[0] in ("tensorflow", "jax", "torch", "numpy", "openvino")
+    True
+    """
+    import importlib
+
+    import keras
+
+    name = keras.backend.backend()
+    try:
+        version = getattr(importlib.import_module(name), "__version__", "?")
+    except ImportError:  # pragma: no cover - the backend imported for keras already
+        version = "?"
+    return name, version
 
 
 def _tf_gpus():
@@ -181,8 +202,6 @@ def device_description():
     import os
     import platform
 
-    import keras
-
     def tf_probe():
         import tensorflow as tf
 
@@ -206,7 +225,7 @@ def device_description():
         found = on_backend(tensorflow=tf_probe, jax=jax_probe, torch=torch_probe)
     except Exception:  # pragma: no cover
         found = None
-    label, device = found or (keras.backend.backend(), None)
+    label, device = found or (backend_and_version()[0], None)
     if device:
         return f"{label} on {device}"
     return f"{label} on CPU ({os.cpu_count()} cores, {platform.machine()})"

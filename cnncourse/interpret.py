@@ -64,11 +64,14 @@ def inspectable_model(model):
 
 
 def layer_named(model, layer_name, argname="layer_name"):
-    """The layer of ``model`` named ``layer_name``; a ``ValueError`` listing the names otherwise."""
+    """The layer of ``model`` named ``layer_name``; a ``TypeError`` (not a string) or ``ValueError``
+    (no such layer) listing the names otherwise."""
     names = [layer.name for layer in model.layers]
-    if not isinstance(layer_name, str) or layer_name not in names:
-        raise ValueError(f"{argname} must be the name of one of the model's layers {names}, "
-                         f"got {layer_name!r}")
+    message = f"{argname} must be the name of one of the model's layers {names}, got {layer_name!r}"
+    if not isinstance(layer_name, str):
+        raise TypeError(message)
+    if layer_name not in names:
+        raise ValueError(message)
     return model.get_layer(layer_name)
 
 
@@ -90,9 +93,12 @@ def _check_class(model, class_index, argname="class_index", allow_none=True):
     n = int(model.outputs[0].shape[-1])
     if class_index is None and allow_none:
         return None
-    if not is_whole(class_index) or not 0 <= class_index < n:
-        what = "None (the predicted class) or " if allow_none else ""
-        raise ValueError(f"{argname} must be {what}a whole number in [0, {n - 1}], got {class_index!r}")
+    what = "None (the predicted class) or " if allow_none else ""
+    message = f"{argname} must be {what}a whole number in [0, {n - 1}], got {class_index!r}"
+    if not is_whole(class_index):
+        raise TypeError(message)
+    if not 0 <= class_index < n:
+        raise ValueError(message)
     return int(class_index)
 
 
@@ -228,9 +234,7 @@ def input_gradient(fn, x):
     >>> float(value), grad.tolist()
     (5.0, [2.0, -4.0])
     """
-    import keras
-
-    from cnncourse.device import on_backend
+    from cnncourse.device import backend_and_version, on_backend
 
     x = np.asarray(x, dtype="float32")
 
@@ -262,7 +266,7 @@ def input_gradient(fn, x):
         return float(value.detach().cpu()), grad.detach().cpu().numpy()
 
     def other():
-        raise NotImplementedError(f"gradients are not implemented for the {keras.backend.backend()!r} "
+        raise NotImplementedError(f"gradients are not implemented for the {backend_and_version()[0]!r} "
                                   "backend; use tensorflow, jax or torch")
 
     return on_backend(tensorflow=tensorflow, jax=jax, torch=torch, default=other)
@@ -508,9 +512,12 @@ def activation_maximization(model, layer_name=None, index=0, steps=100, learning
         layer = layer_named(model, layer_name)
         n_channels = int(layer.output.shape[-1])
         for i in indices:
-            if not is_whole(i) or not 0 <= i < n_channels:
-                raise ValueError(f"index must be a channel of {layer_name!r}, a whole number in "
-                                 f"[0, {n_channels - 1}], got {i!r}")
+            message = (f"index must be a channel of {layer_name!r}, a whole number in "
+                       f"[0, {n_channels - 1}], got {i!r}")
+            if not is_whole(i):
+                raise TypeError(message)
+            if not 0 <= i < n_channels:
+                raise ValueError(message)
         target = keras.Model(model.inputs[0], layer.output)
     steps = check_whole(steps, "steps", 1)
     blur_every = check_whole(blur_every, "blur_every", 0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnncourse.checks import check_bool, check_number
+from cnncourse.checks import check_bool, check_number, is_whole
 
 EPSILON = 1e-7
 _REDUCTIONS = ("mean", "none")
@@ -301,9 +301,12 @@ def _targets_and_predictions(y_true, y_pred):
 
 
 def _check_axis(axis, arr):
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -arr.ndim <= axis < arr.ndim:
-        raise ValueError(f"axis must be an int in [{-arr.ndim}, {arr.ndim - 1}] for an array "
-                         f"of {arr.ndim} axes, got {axis!r}")
+    message = (f"axis must be an int in [{-arr.ndim}, {arr.ndim - 1}] for an array "
+               f"of {arr.ndim} axes, got {axis!r}")
+    if not is_whole(axis):
+        raise TypeError(message)
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(message)
 
 
 def _check_epsilon(epsilon):

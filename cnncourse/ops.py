@@ -45,7 +45,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from cnncourse.checks import check_bool, check_model, check_whole, check_whole_or_pair
+from cnncourse.checks import check_batch, check_bool, check_model, check_whole, check_whole_or_pair
 
 __all__ = [
     "conv_output_size", "same_padding", "receptive_field", "pad_input", "conv2d", "conv2d_fast",
@@ -68,12 +68,8 @@ def _padding_kind(padding):
 
 
 def _batch(x, name="x"):
-    arr = np.asarray(x)
-    if arr.ndim != 4:
-        raise ValueError(
-            f"{name} must be a batch of images of shape (batch, height, width, channels), "
-            f"got shape {arr.shape}; add axes with x[None] or x[..., None]"
-        )
+    """``x`` (:func:`~cnncourse.checks.check_batch`) as floats: float32 or wider."""
+    arr = check_batch(x, name)
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(np.result_type(arr.dtype, np.float32), copy=False)
@@ -123,7 +119,7 @@ def conv_output_size(n, kernel_size, stride=1, padding="valid"):
     f = check_whole(kernel_size, "kernel_size", 1)
     s = check_whole(stride, "stride", 1)
     if isinstance(padding, (tuple, list)):
-        raise ValueError(f"padding along one axis must be 'valid', 'same' or one whole number, got {padding!r}")
+        raise TypeError(f"padding along one axis must be 'valid', 'same' or one whole number, got {padding!r}")
     kind = _padding_kind(padding)
     if kind == "same":
         return -(-n // s)
@@ -180,7 +176,7 @@ def receptive_field(layers):
     try:
         pairs = [tuple(p) for p in layers]
     except TypeError:
-        raise ValueError(f"layers must be a sequence of (kernel, stride) pairs, got {layers!r}") from None
+        raise TypeError(f"layers must be a sequence of (kernel, stride) pairs, got {layers!r}") from None
     if not pairs:
         raise ValueError("layers must hold at least one (kernel, stride) pair, got an empty sequence")
     field, jump = 1, 1
@@ -457,8 +453,11 @@ def conv2d_macs(input_shape, kernel_size, filters, stride=1, padding="valid"):
     >>> conv2d_macs((16, 16, 64), 3, 128, padding="same")    # after 2x2 pooling: 4x fewer
     18874368
     """
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, in_channels), got {input_shape!r}")
+    shape_rule = f"input_shape must be (height, width, in_channels), got {input_shape!r}"
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(shape_rule)
+    if len(input_shape) != 3:
+        raise ValueError(shape_rule)
     h = check_whole(input_shape[0], "input_shape height", 1)
     w = check_whole(input_shape[1], "input_shape width", 1)
     c_in = check_whole(input_shape[2], "input_shape channels", 1)

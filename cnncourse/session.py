@@ -15,7 +15,7 @@ import numpy as np
 
 from cnncourse import config
 from cnncourse.checks import check_whole
-from cnncourse.device import accelerator
+from cnncourse.device import accelerator, backend_and_version
 
 MIN_KERAS = (3, 0)
 
@@ -59,12 +59,7 @@ def check_versions():
             f"This course needs Keras 3 or newer; this kernel has Keras {keras.__version__}.\n"
             "Fix: pip install -U 'keras>=3' 'tensorflow>=2.16', then restart the kernel."
         )
-    backend = keras.backend.backend()
-    try:
-        module = __import__(backend)
-        backend_version = getattr(module, "__version__", "?")
-    except ImportError:  # pragma: no cover - the backend imported for keras already
-        backend_version = "?"
+    backend, backend_version = backend_and_version()
     return keras.__version__, backend, backend_version
 
 

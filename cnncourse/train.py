@@ -31,7 +31,7 @@ import numpy as np
 from keras import ops
 
 from cnncourse import config
-from cnncourse.checks import check_bool, check_images_and_labels, check_model, check_number, check_whole
+from cnncourse.checks import check_batch, check_bool, check_images_and_labels, check_model, check_number, check_whole
 
 #: The course's training recipe for LeNet-5 on padded MNIST (notebook 05 and
 #: ``benchmarks/lenet5.py`` both use it): Adam whose learning rate climbs linearly
@@ -289,10 +289,8 @@ def batch_shift_dataset(x, y, batch_size=None, shift=None, seed=0):
     """
     import tensorflow as tf
 
-    x = np.asarray(x)
+    x = check_batch(x)
     y = np.asarray(y)
-    if x.ndim != 4:
-        raise ValueError(f"x must be a batch of images of shape (n, h, w, c), got shape {x.shape}")
     if y.shape != (len(x),):
         raise ValueError(f"y must be a vector of {len(x)} labels, got shape {y.shape}")
     batch_size = check_whole(LENET5_RECIPE["batch_size"] if batch_size is None else batch_size, "batch_size", 1)

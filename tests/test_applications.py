@@ -4,7 +4,6 @@ import pytest
 from sklearn.metrics import jaccard_score
 
 from cnncourse import applications as apps
-from cnncourse.models import mask_network, scene_net
 
 
 def digit_blocks(n=6, seed=0):
@@ -50,7 +49,6 @@ def test_canvases_from_real_mnist_with_noise():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(digits=np.zeros((2, 28)), labels=np.zeros(2, int)), "digits"),
     (dict(labels=np.array([0, 10])), "labels"),
-    (dict(labels=np.array([0.0, 1.0])), "labels"),
     (dict(labels=np.array([0])), "labels"),
     (dict(canvas_size=20), "canvas_size"),
     (dict(noise=-0.1), "noise"),
@@ -62,6 +60,13 @@ def test_make_canvases_rejects_bad_arguments(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         apps.make_canvases(**args)
+
+
+def test_make_canvases_and_make_scene_take_integer_labels_only():
+    with pytest.raises(TypeError, match="labels must be 2 whole numbers 0-9"):     # floats: a wrong type
+        apps.make_canvases(np.zeros((2, 28, 28)), np.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match="labels must be 2 whole numbers 0-9"):
+        apps.make_scene(np.zeros((2, 28, 28)), np.array([0.0, 1.0]))
 
 
 def test_mask_to_box():
@@ -138,9 +143,10 @@ def test_mask_iou_leaves_absent_classes_out_and_exposes_the_background_trap():
     (np.zeros(0, int), np.zeros(0, int), "empty"),
 ])
 def test_mask_measures_reject_bad_input(pred, true, match):
-    with pytest.raises(ValueError, match=match):
+    error = TypeError if match == "integers" else ValueError     # float maps are a wrong type
+    with pytest.raises(error, match=match):
         apps.mask_iou(pred, true)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         apps.pixel_accuracy(pred, true)
 
 
@@ -189,8 +195,10 @@ def test_boxes_from_mask_finds_each_blob_and_its_majority_class():
     np.testing.assert_array_equal(sizes[order], [32, 130])
     empty = apps.boxes_from_mask(np.zeros((5, 5), int))
     assert empty[0].shape == (0, 4) and empty[1].shape == (0,)
-    with pytest.raises(ValueError, match="mask must be a 2-D integer class map"):
+    with pytest.raises(TypeError, match="mask must be a 2-D integer class map"):     # floats: a wrong type
         apps.boxes_from_mask(np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="mask must be a 2-D integer class map"):
+        apps.boxes_from_mask(np.zeros(5, int))
     with pytest.raises(ValueError, match="min_pixels"):
         apps.boxes_from_mask(mask, min_pixels=0)
 
@@ -209,27 +217,3 @@ def test_match_detections_counts_like_a_benchmark():
         apps.match_detections(truth, [1, 2], truth, [1, 2], threshold=0)
     with pytest.raises(ValueError, match="one label per box"):
         apps.match_detections(truth, [1], truth, [1, 2])
-
-
-def test_scene_net_heads_and_its_fully_convolutional_path():
-    import keras
-
-    keras.utils.set_random_seed(0)
-    net = scene_net(canvas_size=48, width=2)
-    out = net(np.zeros((3, 48, 48, 1), "float32"))
-    assert tuple(out["mask"].shape) == (3, 48, 48, 11)
-    assert tuple(out["box"].shape) == (3, 4) and tuple(out["digit"].shape) == (3, 10)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(out["mask"]).sum(-1), 1.0, rtol=1e-5)
-    seg = mask_network(net)
-    x = np.random.default_rng(0).random((2, 48, 48, 1)).astype("float32")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(seg(x)),
-                               keras.ops.convert_to_numpy(net(x)["mask"]), atol=1e-6)   # same weights
-    assert tuple(seg(np.zeros((1, 96, 80, 1), "float32")).shape) == (1, 96, 80, 11)
-    assert seg.count_params() < net.count_params()
-    assert scene_net().count_params() == 207_969
-    with pytest.raises(ValueError, match="canvas_size must be a whole multiple of 8"):
-        scene_net(canvas_size=50)
-    with pytest.raises(ValueError, match="width"):
-        scene_net(width=0)
-    with pytest.raises(ValueError, match="made by scene_net"):
-        mask_network(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()]))

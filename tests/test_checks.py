@@ -73,6 +73,17 @@ def test_check_image_shape():
             checks.check_image_shape(bad, 16, "why")
 
 
+def test_check_batch():
+    x = np.zeros((2, 5, 5, 3), "uint8")
+    out = checks.check_batch(x)
+    assert out.shape == x.shape and out.dtype == np.uint8                # the array as it is
+    assert checks.check_batch([[[[1.0]]]]).shape == (1, 1, 1, 1)
+    for bad in (np.zeros((5, 5, 3)), np.zeros((1, 2, 5, 5, 3))):
+        with pytest.raises(ValueError, match=r"images must be a batch of images of shape \(batch, height, "
+                                             r"width, channels\), got shape .*images\[None\]"):
+            checks.check_batch(bad, "images")
+
+
 def test_check_images_and_labels():
     x, y = checks.check_images_and_labels(np.zeros((3, 4, 4, 1)), [[0], [1], [2]])
     assert y.shape == (3,)

@@ -73,11 +73,13 @@ def test_repository_and_branch_are_validated():
     assert colab.check_repository("https://github.com/alice/cnn.course.git") == "alice/cnn.course"
     for bad in ["alice", "alice/", "/cnn", "../..", "alice/..", "a b/c", "alice/cnn/extra",
                 "-alice/cnn", "alice/cnn'; rm -rf", None, 42]:
-        with pytest.raises(ValueError, match="repository must be a GitHub repository written OWNER/NAME"):
+        error = ValueError if isinstance(bad, str) else TypeError     # not a string: a wrong type
+        with pytest.raises(error, match="repository must be a GitHub repository written OWNER/NAME"):
             colab.check_repository(bad)
     assert colab.check_branch("feature/colab-2") == "feature/colab-2"
     for bad in ["", "a b", "x..y", "/main", "main/", 'ma"in', None]:
-        with pytest.raises(ValueError, match="branch must be a git branch name"):
+        error = ValueError if isinstance(bad, str) else TypeError
+        with pytest.raises(error, match="branch must be a git branch name"):
             colab.check_branch(bad)
 
 

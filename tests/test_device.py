@@ -23,6 +23,14 @@ def test_on_backend_calls_the_function_of_the_backend_in_use(monkeypatch, backen
     assert device.on_backend(**others, default=lambda: "fallback") == "fallback"
 
 
+def test_backend_and_version_names_the_backend_keras_runs_on():
+    import importlib
+
+    name, version = device.backend_and_version()
+    assert name == keras.backend.backend()
+    assert version == importlib.import_module(name).__version__
+
+
 def test_a_failing_probe_means_no_gpu(monkeypatch):
     def broken(**probes):
         raise RuntimeError("driver crashed")

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 import cnncourse.exercises as exercises
-from cnncourse.exercises import NOT_ANSWERED, Exercise, expect_array, expect_int
+from cnncourse.exercises import NOT_ANSWERED, Exercise, core, expect_array, expect_int
 
 
 @pytest.fixture(autouse=True)
 def clean_state():
     """Each test sees (and leaves) the framework's records as they were."""
-    stores = (exercises._REGISTRY, exercises._RESULTS, exercises._FEEDBACK, exercises._SOLUTION_SEEN)
+    stores = (core._REGISTRY, core._RESULTS, core._FEEDBACK, core._SOLUTION_SEEN)   # the records themselves
     saved = [store.copy() for store in stores]
     yield
     for store, old in zip(stores, saved):
@@ -105,13 +105,13 @@ def test_exercise_arguments_are_validated():
         make("")
     with pytest.raises(ValueError, match="key must be"):
         make("98 .1")
-    with pytest.raises(ValueError, match="key must be"):
+    with pytest.raises(TypeError, match="key must be"):           # not a string: a wrong type
         make(981)
     with pytest.raises(TypeError, match="checker must be callable"):
         make("98.1", checker="not a function")
     with pytest.raises(ValueError, match="hint of exercise 98.1 must be a non-empty string"):
         Exercise("98.1", "Statement.", _is_three, hint="", solution="x", expects="an int")
-    with pytest.raises(ValueError, match="expects of exercise 98.1 must be a non-empty string"):
+    with pytest.raises(TypeError, match="expects of exercise 98.1 must be a non-empty string"):
         Exercise("98.1", "Statement.", _is_three, hint="h", solution="x", expects=None)
 
 

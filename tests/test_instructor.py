@@ -350,8 +350,8 @@ def test_grade_refuses_bad_input(tmp_path, capsys):
     junk.write_text("{ this is not json")
     with pytest.raises(ValueError, match="not a readable Jupyter notebook"):
         instructor.grade(junk)
-    for bad in (0, -5, "ten", True):
-        with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+    for bad, error in ((0, ValueError), (-5, ValueError), ("ten", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="timeout must be a positive number of seconds"):
             instructor.grade(FIXTURES / "toy_solution.ipynb", timeout=bad)
     with pytest.raises(ValueError, match="total_timeout must be a positive number"):
         instructor.grade(FIXTURES / "toy_solution.ipynb", total_timeout=0)

@@ -63,7 +63,7 @@ def test_filter_images_rgb_and_layer_input():
     layer.build((None, 8, 8, 3))
     img = interpret.filter_images(layer)
     assert img.shape == (5, 3, 3, 3)                         # (out, kh, kw, rgb)
-    kernel = layer.get_weights()[0]
+    kernel = layer.get_weights()[0].astype("float64")        # filter_images computes in float64
     np.testing.assert_allclose(img[2], 0.5 + 0.5 * kernel[..., 2] / np.abs(kernel[..., 2]).max(), rtol=1e-6)
     assert interpret.filter_images(layer, rgb=False).shape == (5, 3, 3, 3)
     grey = interpret.filter_images(np.ones((5, 5, 6, 16)))
@@ -172,14 +172,14 @@ def test_saliency_reduces_colour_channels():
     np.testing.assert_allclose(interpret.saliency_map(model, np.zeros((2, 2, 3)), reduce="mean"), np.abs(g).mean(-1))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(class_index=3), r"class_index must be None \(the predicted class\) or a whole number in \[0, 2\]"),
-    (dict(class_index=1.0), "class_index"),
-    (dict(reduce="sum"), "reduce"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(class_index=3), ValueError, r"class_index must be None \(the predicted class\) or a whole number in \[0, 2\]"),
+    (dict(class_index=1.0), TypeError, "class_index"),      # a float is a wrong type, even a whole one
+    (dict(reduce="sum"), ValueError, "reduce"),
 ])
-def test_saliency_rejects_bad_arguments(kwargs, match):
+def test_saliency_rejects_bad_arguments(kwargs, error, match):
     model = linear_softmax(np.ones((9, 3)))
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         interpret.saliency_map(model, np.zeros((3, 3, 1)), **kwargs)
 
 
@@ -249,6 +249,10 @@ def test_grad_cam_rejects_bad_arguments():
         interpret.grad_cam(model, x, "conv3")
     with pytest.raises(ValueError, match="class_index"):
         interpret.grad_cam(model, x, "conv2", class_index=-1)
+    with pytest.raises(TypeError, match="layer_name must be the name"):    # a wrong type
+        interpret.grad_cam(model, x, 3)
+    with pytest.raises(TypeError, match="class_index"):
+        interpret.grad_cam(model, x, "conv2", class_index=1.5)
 
 
 # ----------------------------------------------------------------------------- activation maximization

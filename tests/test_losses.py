@@ -50,6 +50,8 @@ def test_softmax_is_stable_for_huge_scores():
 def test_softmax_bad_arguments():
     with pytest.raises(ValueError, match="axis must be an int"):
         losses.softmax([1.0, 2.0], axis=1)
+    with pytest.raises(TypeError, match="axis must be an int"):     # a wrong type, not a wrong value
+        losses.log_softmax([1.0, 2.0], axis=0.0)
     with pytest.raises(TypeError, match="logits must be an array of real numbers"):
         losses.softmax("abc")
     with pytest.raises(ValueError, match="logits holds NaN"):

@@ -229,10 +229,12 @@ def test_bad_arguments_raise_clear_errors():
         ops.conv_output_size(5, 3, 0)
     with pytest.raises(ValueError, match="n must"):
         ops.conv_output_size(0, 3)
-    with pytest.raises(ValueError, match="padding"):
+    with pytest.raises(TypeError, match="padding"):                 # a pair is a wrong type along one axis
         ops.conv_output_size(5, 3, 1, (1, 1))
     with pytest.raises(ValueError, match="input_shape"):
         ops.conv2d_macs((5, 5), 3, 1)
+    with pytest.raises(TypeError, match="input_shape"):
+        ops.conv2d_macs(5, 3, 1)
     with pytest.raises(TypeError, match="use_bias"):
         ops.conv2d_params(3, 1, 1, use_bias="yes")
 
@@ -278,7 +280,7 @@ def test_receptive_field():
         receptive_field([(3, 1), (3,)])
     with pytest.raises(ValueError, match=r"layers\[0\] stride"):
         receptive_field([(3, 0)])
-    with pytest.raises(ValueError, match="sequence of"):
+    with pytest.raises(TypeError, match="sequence of"):             # not a sequence: a wrong type
         receptive_field(3)
 
 

@@ -35,9 +35,8 @@ and, for answers no problem type fits, a checker function of its own built from 
 """
 from cnncourse.exercises.checks import (close, expect_array, expect_callable, expect_int, expect_keys,
                                         expect_number, to_float, try_call)
-from cnncourse.exercises.core import (_FEEDBACK, _REGISTRY, _RESULTS, _SOLUTION_SEEN, NOT_ANSWERED,
-                                      RESULTS_FILE_VARIABLE, Exercise,
-                                      clear_results, feedback, registry, results, solutions_seen)
+from cnncourse.exercises.core import (NOT_ANSWERED, RESULTS_FILE_VARIABLE, Exercise, clear_results, feedback,
+                                      registry, results, solutions_seen)
 from cnncourse.exercises.problems import FunctionProblem, ValueProblem
 
 __all__ = ["Exercise", "NOT_ANSWERED", "RESULTS_FILE_VARIABLE", "results", "feedback", "solutions_seen", "clear_results", "registry",

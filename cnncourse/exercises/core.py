@@ -10,18 +10,18 @@ Every call of :meth:`Exercise.check` is recorded in :func:`results` (and, with i
 message, in :func:`feedback`); :meth:`Exercise.solution` in :func:`solutions_seen`.
 The grader (``python -m cnncourse.instructor grade``) reads them after running a notebook.
 
->>> q = Exercise("95.1", "How many colour channels has an RGB image?",
+>>> q = Exercise("90.1", "How many colour channels has an RGB image?",
 ...              lambda answer: None if answer == 3 else "Count R, G and B.",
 ...              hint="R, G and B.", solution="channels = 3", expects="an int")
 >>> q.check(3)
-[95.1] ✔ Correct!
+[90.1] ✔ Correct!
 >>> q.evaluate(4)
 (False, 'Count R, G and B.')
 >>> q.evaluate(NOT_ANSWERED)
 (False, 'No answer yet: expected an int.')
->>> results()["95.1"], feedback()["95.1"]["message"]
+>>> results()["90.1"], feedback()["90.1"]["message"]
 (True, 'Correct!')
->>> _ = [store.pop("95.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
+>>> _ = [store.pop("90.1") for store in (_RESULTS, _FEEDBACK, _REGISTRY)]   # leave no trace
 """
 from __future__ import annotations
 
@@ -78,14 +78,20 @@ class Exercise:
     """
 
     def __init__(self, key, statement, checker, hint, solution, expects):
-        if not isinstance(key, str) or not key or key != key.strip() or " " in key:
-            raise ValueError(f"key must be a non-empty string without spaces such as '02.1', got {key!r}")
+        key_rule = f"key must be a non-empty string without spaces such as '02.1', got {key!r}"
+        if not isinstance(key, str):
+            raise TypeError(key_rule)
+        if not key or key != key.strip() or " " in key:
+            raise ValueError(key_rule)
         if not callable(checker):
             raise TypeError(f"checker must be callable (answer -> None or a message), got {checker!r}")
         for name, value in (("statement", statement), ("hint", hint),
                             ("solution", solution), ("expects", expects)):
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}")
+            rule = f"{name} of exercise {key} must be a non-empty string, got {value!r:.60}"
+            if not isinstance(value, str):
+                raise TypeError(rule)
+            if not value.strip():
+                raise ValueError(rule)
         previous = _REGISTRY.get(key)
         module = getattr(checker, "__module__", None)
         if previous is not None and getattr(previous.checker, "__module__", None) != module:

@@ -37,7 +37,7 @@ _MISTAKES = [  # (wrong formula, what is wrong), tried on every case
 ]
 
 
-def _whole(got, call, want):
+def _read_size(got, call, want):
     """A result must be a whole number; a fraction near the right size means '/' instead of '//'."""
     if expect_int(got) is not None:
         if isinstance(got, (float, np.floating)) and abs(got - want) < 1:
@@ -51,7 +51,7 @@ _WHERE = ("conv_out(n={case[0]}, f={case[1]}, p={case[2]}, s={case[3]}) returns 
           "({wrong} of {total} test cases are wrong).")
 
 _check_conv_out = FunctionProblem("conv_out", "conv_out(n, f, p, s) returning an int", _CASES, _true_size,
-                                  returns=_whole, mistakes=_MISTAKES, said=_WHERE + " {mistake}", otherwise=_WHERE,
+                                  returns=_read_size, mistakes=_MISTAKES, said=_WHERE + " {mistake}", otherwise=_WHERE,
                                   stub=True)
 
 

@@ -329,8 +329,11 @@ def _sort_key(key):
 
 def _check_limits(timeout, total_timeout):
     for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        message = f"{name} must be a positive number of seconds, got {value!r}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(message)
+        if not value > 0:
+            raise ValueError(message)
 
 
 def grade(path, timeout=120, total_timeout=900):

@@ -41,7 +41,7 @@ Example
 """
 from __future__ import annotations
 
-from cnncourse.checks import check_bool, check_image_shape, check_number, check_whole
+from cnncourse.checks import check_bool, check_image_shape, check_number, check_whole, is_whole
 from cnncourse.ops import conv_output_size
 
 #: Filters of the five convolutions, as in the paper.
@@ -134,8 +134,11 @@ def alexnet(input_shape=(227, 227, 3), num_classes=1000, lrn=False, groups=1, dr
         input_shape, FULL_MIN_SIDE, "so that conv1 (11x11, stride 4) and three 3x3/2 poolings keep a pixel")
     num_classes = check_whole(num_classes, "num_classes", 2)
     lrn = check_bool(lrn, "lrn")
-    if isinstance(groups, bool) or groups not in (1, 2):
-        raise ValueError(f"groups must be 1 (one tower) or 2 (the paper's two GPUs), got {groups!r}")
+    groups_rule = f"groups must be 1 (one tower) or 2 (the paper's two GPUs), got {groups!r}"
+    if not is_whole(groups):
+        raise TypeError(groups_rule)
+    if groups not in (1, 2):
+        raise ValueError(groups_rule)
     dropout = check_number(dropout, "dropout", 0, 1, high_open=True)
 
     def conv(x, filters, size, name, strides=1, padding="same"):

@@ -34,8 +34,11 @@ def scene_net(canvas_size=48, width=8, num_classes=10):
     import keras
     from keras import layers
 
-    if not is_whole(canvas_size) or canvas_size < 8 or canvas_size % 8:
-        raise ValueError(f"canvas_size must be a whole multiple of 8 (three poolings), got {canvas_size!r}")
+    canvas_rule = f"canvas_size must be a whole multiple of 8 (three poolings), got {canvas_size!r}"
+    if not is_whole(canvas_size):
+        raise TypeError(canvas_rule)
+    if canvas_size < 8 or canvas_size % 8:
+        raise ValueError(canvas_rule)
     width = check_whole(width, "width", 1)
     num_classes = check_whole(num_classes, "num_classes", 1)
     inp = keras.Input((canvas_size, canvas_size, 1), name="canvas")
@@ -92,7 +95,9 @@ def mask_network(model):
     """
     import keras
 
-    if not isinstance(model, keras.Model) or any(name not in [l.name for l in model.layers] for name in _BODY):
+    if not isinstance(model, keras.Model):
+        raise TypeError("model must be a network made by scene_net()")
+    if any(name not in [l.name for l in model.layers] for name in _BODY):
         raise ValueError("model must be a network made by scene_net()")
     inp = keras.Input((None, None, 1), name="any_canvas")
     _, mask = _fcn_body(inp, {name: model.get_layer(name) for name in _BODY})

@@ -84,7 +84,7 @@ def test_full_macs(full):
     (dict(input_shape=(227.0, 227, 3)), TypeError, "input_shape must be"),
     (dict(num_classes=1), ValueError, "num_classes must be a whole number >= 2"),
     (dict(groups=3), ValueError, "groups must be 1 .* or 2"),
-    (dict(groups=True), ValueError, "groups must be 1"),
+    (dict(groups=True), TypeError, "groups must be 1"),
     (dict(lrn="yes"), TypeError, "lrn must be True or False"),
     (dict(dropout=1.0), ValueError, r"dropout must be a number in \[0, 1\)"),
     (dict(dropout="half"), TypeError, "dropout must be a number"),
