@@ -37,7 +37,7 @@ def _is_three(answer):
 
 def make(key="98.1", checker=_is_three):
     return Exercise(key, "How many colour channels has an RGB image?", checker,
-                    hint="R, G and B.", solution="channels = 3", expects="an int")
+                    hint="R, G and B.", solution="channels = 3", expects="an int", level=1)
 
 
 def printed(fn, *args):
@@ -110,9 +110,21 @@ def test_exercise_arguments_are_validated():
     with pytest.raises(TypeError, match="checker must be callable"):
         make("98.1", checker="not a function")
     with pytest.raises(ValueError, match="hint of exercise 98.1 must be a non-empty string"):
-        Exercise("98.1", "Statement.", _is_three, hint="", solution="x", expects="an int")
+        Exercise("98.1", "Statement.", _is_three, hint="", solution="x", expects="an int", level=1)
     with pytest.raises(TypeError, match="expects of exercise 98.1 must be a non-empty string"):
-        Exercise("98.1", "Statement.", _is_three, hint="h", solution="x", expects=None)
+        Exercise("98.1", "Statement.", _is_three, hint="h", solution="x", expects=None, level=1)
+
+
+def test_level_is_one_to_three_stars():
+    assert [Exercise("98.1", "S.", _is_three, hint="h", solution="x", expects="e", level=k).stars
+            for k in (1, 2, 3)] == ["★", "★★", "★★★"]
+    with pytest.raises(ValueError, match=r"level of exercise 98.1 must be one of \[1, 2, 3\]"):
+        Exercise("98.1", "S.", _is_three, hint="h", solution="x", expects="e", level=4)
+    for wrong in ("2", 2.0, True, None):
+        with pytest.raises(TypeError, match="level of exercise 98.1 must be an int"):
+            Exercise("98.1", "S.", _is_three, hint="h", solution="x", expects="e", level=wrong)
+    with pytest.raises(TypeError, match="level"):                  # no default: every exercise says how hard it is
+        Exercise("98.1", "S.", _is_three, hint="h", solution="x", expects="e")
 
 
 def test_a_key_used_by_another_module_is_refused_but_a_reload_is_fine():

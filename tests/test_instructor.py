@@ -4,6 +4,8 @@ Release and grading are tested on the small fixture notebooks of ``tests/fixture
 exercise module, keys 99.k, and notebooks with a syntax error, an infinite loop and a
 kernel that dies), then release over the real ``notebooks/`` folder.
 """
+import copy
+import importlib
 import json
 import re
 import shutil
@@ -171,39 +173,64 @@ def test_release_command_line(tmp_path, capsys):
     assert "already exist" in err and "new or empty folder" in err
 
 
-def _released_notebooks():
-    return sorted(NOTEBOOKS.glob("*.ipynb"))
+def _course_notebooks():
+    return sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
 
 
-def test_release_of_the_course_leaks_no_solution(tmp_path):
-    out = tmp_path / "student"
-    written = dict((p.name, n) for p, n in instructor.release(NOTEBOOKS, out))
-    for path in _released_notebooks():
-        original, student = read(path), read(out / path.name)
-        assert len(original.cells) == len(student.cells), path.name
-        n_regions = 0
-        text = "\n".join(c.source for c in student.cells)
-        marker_lines = [l for l in text.split("\n") if re.match(r"\s*#+\s*(BEGIN|END) SOLUTION", l)]
-        assert marker_lines == [], f"{path.name}: solution markers left"
-        for before, after in zip(original.cells, student.cells):
-            assert before.cell_type == after.cell_type
-            if after.cell_type == "code":
-                assert after.outputs == [] and after.execution_count is None
-            regions = instructor.solution_regions(before.source, before.cell_type)
-            n_regions += len(regions)
-            if not regions:
-                assert before.source == after.source, f"{path.name}: a cell without solution changed"
-                continue
-            outside = before.source
-            for region in regions:
-                outside = outside.replace(region, "")
-            for region in regions:
-                if region.strip():
-                    assert region.strip() not in text, f"{path.name}: a solution survived"
-                for line in filter(None, (l.strip() for l in region.split("\n"))):
-                    if line not in outside:
-                        assert line not in after.source, f"{path.name}: solution line {line!r} leaked"
-        assert written[path.name] == n_regions
+# ------------------------------------------------------------------ solve
+
+def test_solve_fills_each_answer_cell_with_its_exercise_solution_and_release_gives_the_course_back(tmp_path):
+    solved_dir, student_dir = tmp_path / "solved", tmp_path / "student"
+    written = {p.name: n for p, n in instructor.solve(NOTEBOOKS, solved_dir)}
+    instructor.release(solved_dir, student_dir)
+    for path in _course_notebooks():
+        shipped, solved, back = read(path), read(solved_dir / path.name), read(student_dir / path.name)
+        module = importlib.import_module(f"cnncourse.exercises.ex{path.name[:2]}")
+        calls = instructor.find_checks(shipped)
+        assert written[path.name] == len(calls) >= 3, path.name
+        # each answer cell holds the exercise's own solution (what ex.qK.solution() prints), between the markers
+        regions = [r for c in solved.cells if c.cell_type == "code" for r in instructor.solution_regions(c.source)]
+        assert regions == [getattr(module, call.attr).solution_code.strip("\n") for call in calls], path.name
+        # nothing else changed, and releasing the solved copy gives back the notebook the course ships
+        changed = [i for i, (a, b) in enumerate(zip(shipped.cells, solved.cells)) if a.source != b.source]
+        assert len(shipped.cells) == len(solved.cells) and len(changed) == len(calls), path.name
+        assert [c.source for c in back.cells] == [c.source for c in shipped.cells], path.name
+
+
+def test_solve_refuses_an_answered_notebook_and_never_overwrites(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("from cnncourse.exercises import ex02 as ex"),
+                             new_code_cell(instructor.starter("stack_params")),
+                             new_code_cell("ex.q2.check(stack_params)")])
+    solved, n = instructor.solve_notebook(nb)
+    assert n == 1 and "1 * 1 * 32 * 8" in solved.cells[1].source and nb.cells[1].source.endswith("= ...")
+    answered = copy.deepcopy(nb)
+    answered.cells[1].source = "stack_params = [1, 2, 3]"
+    with pytest.raises(ValueError, match="cell 2: the answer cell of ex.q2 is not the starter"):
+        instructor.solve_notebook(answered)
+    foreign = copy.deepcopy(nb)
+    foreign.cells[0].source = "import my_exercises as ex"
+    with pytest.raises(ValueError, match="not an exercise of cnncourse.exercises"):
+        instructor.solve_notebook(foreign)
+    missing = copy.deepcopy(nb)
+    missing.cells[2].source = "ex.q42.check(stack_params)"
+    with pytest.raises(ValueError, match="has no exercise q42"):
+        instructor.solve_notebook(missing)
+    out = tmp_path / "solved"
+    out.mkdir()
+    mine = out / "02_convolution.ipynb"
+    mine.write_text("the instructor's own notes")
+    with pytest.raises(FileExistsError, match="02_convolution.ipynb.*new or empty folder"):
+        instructor.solve(NOTEBOOKS, out)
+    assert mine.read_text() == "the instructor's own notes" and len(list(out.iterdir())) == 1
+
+
+def test_solve_command_line(tmp_path, capsys):
+    out = tmp_path / "solved"
+    assert instructor.main(["solve", str(NOTEBOOKS / "02_convolution.ipynb"), str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "02_convolution.ipynb" in said and "answer cells solved" in said and "1 solved notebook(s)" in said
+    assert instructor.main(["solve", str(NOTEBOOKS / "02_convolution.ipynb"), str(out)]) == 2
+    assert "already exist" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ find_checks
@@ -319,10 +346,12 @@ def test_grade_json_on_stdout(capsys):
 REAL = NOTEBOOKS / "02_convolution.ipynb"     # hand-written convolutions: the cheapest to run
 
 
-def test_grade_a_real_course_notebook_scores_full_marks():
+def test_grade_a_real_course_notebook_as_shipped_scores_zero_and_goes_to_the_end():
+    # what a student opens: every exercise "not attempted", no error (tests/test_solutions.py grades
+    # the solved copy of every notebook)
     report = instructor.grade(REAL, timeout=120, total_timeout=240)
-    assert report["total"] >= 3
-    assert report["passed"] == report["total"], instructor.format_report(report)
+    assert report["total"] >= 3 and report["not_attempted"] == report["total"], instructor.format_report(report)
+    assert report["errors"] == [] and report["skipped"] == []
     assert all(e["key"].startswith("02.") for e in report["exercises"])
 
 
@@ -379,13 +408,13 @@ def make_course_notebook(name="02_toy.ipynb"):
         new_code_cell("from cnncourse.session import begin\nMODE = begin(seed=0)"),
         new_code_cell("x = 1 + 1\nprint(x)"),
         new_markdown_cell("## Summary\n\n- a point"),
-        new_markdown_cell("## Exercises"),
+        new_markdown_cell(instructor.EXERCISES_INTRO),
         new_code_cell("from cnncourse.exercises import ex02 as ex"),
     ]
     for k, var in enumerate(("width_answer", "kernel_answer", "count_answer"), start=1):
-        cells.append(new_markdown_cell(f"**Exercise {k}.** Do it."))
-        cells.append(new_code_cell(f"### BEGIN SOLUTION\n{var} = {k}\n### END SOLUTION"))
-        cells.append(new_code_cell(f"ex.q{k}.check({var})"))
+        cells.append(new_markdown_cell(f"**Exercise 02.{k} — do it ({'★' * k}).** Do it."))
+        cells.append(new_code_cell(instructor.starter(var)))
+        cells.append(new_code_cell(f"# NBVAL_CHECK_OUTPUT\nex.q{k}.check({var})"))
     count = 0
     for cell in cells:
         if cell.cell_type == "code":
@@ -398,6 +427,10 @@ def make_course_notebook(name="02_toy.ipynb"):
 
 def test_check_notebook_accepts_a_compliant_notebook():
     assert instructor.check_notebook(make_course_notebook(), "notebooks/02_toy.ipynb") == []
+    solved = make_course_notebook()               # the instructor's copy passes too
+    for k, var in enumerate(("width_answer", "kernel_answer", "count_answer"), start=1):
+        solved.cells[6 + 3 * k].source = instructor.solution_cell(f"{var} = {k}")
+    assert instructor.check_notebook(solved, "notebooks/02_toy.ipynb") == []
     nb = make_course_notebook()                   # maths and web addresses are not local paths
     nb.cells[5].source += "\n\n$f:\\mathbb{R}^n \\to \\mathbb{R}$, see https://keras.io/home/ and a/tmp/b"
     assert instructor.check_notebook(nb, "notebooks/02_toy.ipynb") == []
@@ -469,7 +502,19 @@ def _mutations():
         nb.cells[-2].source = "### BEGIN SOLUTION\ncount_answer = 3"
 
     def prose_names_a_marker(nb):
-        nb.cells[6].source = "## Exercises\n\nAnswers go between `### BEGIN SOLUTION` and its end marker."
+        nb.cells[5].source = "## Summary\n\nAnswers go between `### BEGIN SOLUTION` and its end marker."
+
+    def own_intro(nb):
+        nb.cells[6].source = "## Exercises\n\nDo them."
+
+    def no_stars(nb):
+        nb.cells[11].source = "**Exercise 02.2 — do it.** Do it."
+
+    def check_cell_not_compared(nb):
+        nb.cells[-1].source = "ex.q3.check(count_answer)"
+
+    def starter_of_another_name(nb):
+        nb.cells[-2].source = instructor.starter("other_answer")
 
     def wrong_title(nb):
         nb.cells[2].source = "# 07 · Not this one"
@@ -497,13 +542,17 @@ def _mutations():
         (no_begin, "should call begin("),
         (no_summary, "no '## Summary'"),
         (two_exercises, "2 exercise check(s) after '## Exercises'; at least 3"),
-        (check_without_answer_cell, "ex.q3.check( has no solution-marked answer cell"),
+        (check_without_answer_cell, "ex.q3.check( has no answer cell before it"),
+        (own_intro, "the '## Exercises' cell should be exactly"),
+        (no_stars, "does not show the exercise's difficulty"),
+        (check_cell_not_compared, "a check cell starts with '# NBVAL_CHECK_OUTPUT'"),
+        (starter_of_another_name, "the starter assigns 'other_answer', not 'count_answer'"),
         (answer_not_assigned, "cell 15: the answer cell does not assign 'count_answer'"),
         (answer_name_reused, "'width_answer' (the answer to ex.q1) is also assigned in cell(s) [4]"),
         (wrong_module, "come from ex05, not ex02"),
         (unbalanced, "BEGIN SOLUTION without an END"),
         (wrong_title, "cell 2 should be the title"),
-        (prose_names_a_marker, "cell 6: 'Answers go between `### BEGIN SOLUTION` and its end marker.' names a solution marker; nbgrader"),
+        (prose_names_a_marker, "cell 5: 'Answers go between `### BEGIN SOLUTION` and its end marker.' names a solution marker; nbgrader"),
     ]
 
 

@@ -23,7 +23,7 @@ def _check_six(answer):
     return None if answer == 6 else "Not six."
 
 
-SIX = Exercise("97.1", "Six.", _check_six, hint="5 + 1", solution="six = 6", expects="an int")
+SIX = Exercise("97.1", "Six.", _check_six, hint="5 + 1", solution="six = 6", expects="an int", level=1)
 
 
 def lines(path):
@@ -92,8 +92,8 @@ def test_exercise_keys_come_from_the_run_else_from_the_imported_module_read_not_
     (tmp_path / "my_exercises.py").write_text(
         'raise SystemExit("this file must never run in the grader")\n'
         'from cnncourse.exercises import Exercise\n'
-        'q1 = Exercise("96.1", "s", print, hint="h", solution="s", expects="e")\n'
-        'q2 = Exercise(key="96.2", statement="s", checker=print, hint="h", solution="s", expects="e")\n')
+        'q1 = Exercise("96.1", "s", print, hint="h", solution="s", expects="e", level=1)\n'
+        'q2 = Exercise(key="96.2", statement="s", checker=print, hint="h", solution="s", expects="e", level=1)\n')
     nb = new_notebook(cells=[
         new_code_cell("import my_exercises as mine\nfrom cnncourse.exercises import ex02 as ex"),
         new_code_cell("mine.q1.check(a)"), new_code_cell("mine.q2.check(b)"),

@@ -29,7 +29,7 @@ An ``exNN.py`` holds statements, cases, mistake tables, hints and solutions::
                   ValueProblem("params", 3 * 3 * 8 + 8,
                                [(3 * 3 * 8, "You forgot the biases: one per filter.")],
                                otherwise="{value} is not the count: weights and biases."),
-                  hint="...", solution="params = 3 * 3 * 8 + 8", expects="an int")
+                  hint="...", solution="params = 3 * 3 * 8 + 8", expects="an int", level=1)
 
 and, for answers no problem type fits, a checker function of its own built from the checks.
 """

@@ -12,9 +12,11 @@ The grader (``python -m cnncourse.instructor grade``) reads them after running a
 
 >>> q = Exercise("90.1", "How many colour channels has an RGB image?",
 ...              lambda answer: None if answer == 3 else "Count R, G and B.",
-...              hint="R, G and B.", solution="channels = 3", expects="an int")
+...              hint="R, G and B.", solution="channels = 3", expects="an int", level=1)
 >>> q.check(3)
 [90.1] ✔ Correct!
+>>> q.stars
+'★'
 >>> q.evaluate(4)
 (False, 'Count R, G and B.')
 >>> q.evaluate(NOT_ANSWERED)
@@ -32,6 +34,11 @@ _RESULTS: dict[str, bool] = {}
 _FEEDBACK: dict[str, dict] = {}
 _SOLUTION_SEEN: set = set()
 _REGISTRY: dict[str, "Exercise"] = {}
+
+#: What each difficulty level asks of the student (``Exercise.level``; the notebook shows its stars).
+LEVELS = {1: "apply: use what the notebook showed",
+          2: "build: make something the notebook did not show, from its parts",
+          3: "extend: go beyond the notebook (a method of your own, checked against a reference)"}
 
 #: Give this (or ``...``) as an answer to mean "not answered yet": ``check`` says so.
 NOT_ANSWERED = object()
@@ -71,13 +78,18 @@ class Exercise:
     hint : str
         A nudge that does not give the answer away.
     solution : str
-        The solution, as code or prose, shown by :meth:`solution`.
+        The solution, as code or prose, shown by :meth:`solution`. For an exercise of a
+        notebook it is the code of the solved notebook's answer cell, verbatim
+        (``python -m cnncourse.instructor solve`` writes it there): its one source.
     expects : str
         What kind of answer is expected ("an int", "a NumPy array of shape (3, 3)"):
         shown when the answer is of the wrong kind or the checker crashes.
+    level : {1, 2, 3}
+        How hard it is (:data:`LEVELS`): 1 ★ apply, 2 ★★ build, 3 ★★★ extend. The
+        notebook's statement shows the stars (:attr:`stars`).
     """
 
-    def __init__(self, key, statement, checker, hint, solution, expects):
+    def __init__(self, key, statement, checker, hint, solution, expects, *, level):
         key_rule = f"key must be a non-empty string without spaces such as '02.1', got {key!r}"
         if not isinstance(key, str):
             raise TypeError(key_rule)
@@ -92,6 +104,11 @@ class Exercise:
                 raise TypeError(rule)
             if not value.strip():
                 raise ValueError(rule)
+        if isinstance(level, bool) or not isinstance(level, int):
+            raise TypeError(f"level of exercise {key} must be an int in {sorted(LEVELS)}, got {level!r}")
+        if level not in LEVELS:
+            raise ValueError(f"level of exercise {key} must be one of {sorted(LEVELS)} "
+                             f"(1 apply, 2 build, 3 extend), got {level!r}")
         previous = _REGISTRY.get(key)
         module = getattr(checker, "__module__", None)
         if previous is not None and getattr(previous.checker, "__module__", None) != module:
@@ -105,7 +122,18 @@ class Exercise:
         self._hint = hint
         self._solution = solution
         self.expects = expects
+        self.level = level
         _REGISTRY[key] = self
+
+    @property
+    def stars(self):
+        """The difficulty as the notebook shows it: ``"★"``, ``"★★"`` or ``"★★★"``."""
+        return "★" * self.level
+
+    @property
+    def solution_code(self):
+        """The solution's text, as the solved notebook's answer cell holds it."""
+        return self._solution
 
     def evaluate(self, answer):
         """``(passed, message)`` for ``answer``, without printing or recording."""

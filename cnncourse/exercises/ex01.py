@@ -55,10 +55,11 @@ q1 = Exercise(
     _check_dense,
     hint="Flatten turns the image into one long vector. Each unit of the Dense layer has one weight "
          "per number of that vector, and something else besides.",
-    solution="def dense_params(height, width, channels, units):\n"
-             "    n_inputs = height * width * channels\n"
-             "    return (n_inputs + 1) * units     # a weight per input and a bias, for every unit",
+    solution=r"""def dense_params(height, width, channels, units):
+    n_inputs = height * width * channels      # Flatten makes one long vector
+    return (n_inputs + 1) * units             # a weight per input and one bias, for every unit""",
     expects="a function dense_params(height, width, channels, units) returning an int",
+    level=1,
 )
 
 
@@ -111,10 +112,12 @@ q2 = Exercise(
     _check_conv,
     hint="One filter is a small block of weights that slides over the image: how many numbers does it "
          "look at in one position? Then count the filters, and what each filter adds after its sum.",
-    solution="def conv_params(height, width, channels, kernel_size, filters):\n"
-             "    # height and width do not appear: the same kernels slide over every position\n"
-             "    return kernel_size * kernel_size * channels * filters + filters",
+    solution=r"""def conv_params(height, width, channels, kernel_size, filters):
+    # one kernel_size x kernel_size x channels kernel and one bias per filter;
+    # height and width do not appear: the same kernels slide over every position
+    return (kernel_size * kernel_size * channels + 1) * filters""",
     expects="a function conv_params(height, width, channels, kernel_size, filters) returning an int",
+    level=1,
 )
 
 
@@ -186,13 +189,14 @@ q3 = Exercise(
     _check_shift,
     hint="Start from np.zeros_like(image) and copy one rectangle of the image into another rectangle of "
          "the result. Work out the slices for dx >= 0 first, then see what changes for dx < 0.",
-    solution="def shift_image(image, dx, dy):\n"
-             "    h, w = image.shape\n"
-             "    out = np.zeros_like(image)\n"
-             "    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \\\n"
-             "        image[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]\n"
-             "    return out",
+    solution=r"""def shift_image(image, dx, dy):
+    h, w = image.shape
+    out = np.zeros_like(image)
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        image[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out""",
     expects="a function shift_image(image, dx, dy) returning an array of the image's shape",
+    level=2,
 )
 
 
@@ -285,12 +289,13 @@ q4 = Exercise(
     hint="Convolutions are equivariant: they move their output with the input. What breaks this are "
          "strides (in Conv2D or pooling) and anything that keeps positions, like Flatten. The last step "
          "before the Dense layer must forget where the features were.",
-    solution="invariant_net = keras.Sequential([\n"
-             "    keras.Input((32, 32, 1)),\n"
-             "    layers.Conv2D(16, 3, padding='same', activation='relu'),   # stride 1: equivariant\n"
-             "    layers.Conv2D(32, 3, padding='same', activation='relu'),\n"
-             "    layers.GlobalMaxPooling2D(),                                 # forgets positions\n"
-             "    layers.Dense(10, activation='softmax'),\n"
-             "])",
+    solution=r"""invariant_net = keras.Sequential([
+    keras.Input((32, 32, 1)),
+    layers.Conv2D(16, 3, padding="same", activation="relu"),   # stride 1: moves with the input
+    layers.Conv2D(32, 3, padding="same", activation="relu"),
+    layers.GlobalMaxPooling2D(),                               # forgets where the features were
+    layers.Dense(10, activation="softmax"),
+])""",
     expects="a Keras model with input shape (32, 32, 1) and output shape (10,)",
+    level=2,
 )

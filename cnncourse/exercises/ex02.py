@@ -61,8 +61,10 @@ q1 = Exercise(
     "p zeros of padding on each side and stride s over an input of n pixels.",
     _check_conv_out,
     hint="How many pixels does the window have room to move across, and how many steps of s fit in that room?",
-    solution="def conv_out(n, f, p, s):\n    return (n + 2 * p - f) // s + 1",
+    solution=r"""def conv_out(n, f, p, s):
+    return (n + 2 * p - f) // s + 1""",
     expects="a function conv_out(n, f, p, s) -> int",
+    level=1,
 )
 
 
@@ -117,8 +119,9 @@ q2 = Exercise(
     _check_stack_params,
     hint="Each filter has kh*kw*(input channels) weights and (if used) one bias; the input channels "
          "of a layer are the filters of the layer before.",
-    solution="stack_params = [(5*5*3 + 1) * 16, (3*3*16 + 1) * 32, 1*1*32 * 8]  # [1216, 4640, 256]",
+    solution=r"""stack_params = [(5 * 5 * 3 + 1) * 16, (3 * 3 * 16 + 1) * 32, 1 * 1 * 32 * 8]""",
     expects="a list of 3 whole numbers",
+    level=1,
 )
 
 
@@ -193,8 +196,11 @@ q3 = Exercise(
     _check_diag_filter,
     hint="Start from the vertical Sobel filter and turn its pattern 45 degrees: +weights on the bright side "
          "of the diagonal, -weights on the dark side, 0 on the diagonal itself.",
-    solution="diag_filter = np.array([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]])",
+    solution=r"""diag_filter = np.array([[0, 1, 2],
+                        [-1, 0, 1],
+                        [-2, -1, 0]])""",
     expects="a NumPy array of shape (3, 3)",
+    level=2,
 )
 
 
@@ -235,6 +241,7 @@ q4 = Exercise(
     "into grey with the luminance formula 0.299 R + 0.587 G + 0.114 B.",
     _check_gray_kernel,
     hint="Mind the kernel layout Keras uses: (kernel_height, kernel_width, in_channels, filters).",
-    solution="gray_kernel = np.array([0.299, 0.587, 0.114]).reshape(1, 1, 3, 1)",
+    solution=r"""gray_kernel = np.array([0.299, 0.587, 0.114]).reshape(1, 1, 3, 1)""",
     expects="a NumPy array of shape (1, 1, 3, 1)",
+    level=1,
 )

@@ -67,15 +67,16 @@ q1 = Exercise(
     "moved by stride, no padding.",
     _check_max_pool,
     hint="Same loops as conv2d_single in notebook 02, with np.max(window) instead of np.sum(window * kernel).",
-    solution=("def max_pool(x, pool, stride):\n"
-              "    out_h = (x.shape[0] - pool) // stride + 1\n"
-              "    out_w = (x.shape[1] - pool) // stride + 1\n"
-              "    out = np.empty((out_h, out_w))\n"
-              "    for i in range(out_h):\n"
-              "        for j in range(out_w):\n"
-              "            out[i, j] = x[i*stride:i*stride+pool, j*stride:j*stride+pool].max()\n"
-              "    return out"),
+    solution=(r"""def max_pool(x, pool, stride):
+    out_h = (x.shape[0] - pool) // stride + 1
+    out_w = (x.shape[1] - pool) // stride + 1
+    out = np.empty((out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            out[i, j] = x[i * stride: i * stride + pool, j * stride: j * stride + pool].max()
+    return out"""),
     expects="a function max_pool(x, pool, stride) returning a 2-D array",
+    level=1,
 )
 
 
@@ -126,8 +127,9 @@ q2 = Exercise(
     "multiply-adds for one image without pooling, and with a 2x2 max pool (stride 2) in front of the conv.",
     _check_macs,
     hint="Each output number costs one multiply-add per weight of a filter (3*3*64); count the output numbers.",
-    solution="macs = (56*56*128 * 3*3*64, 28*28*128 * 3*3*64)  # (231211008, 57802752): 4x fewer",
+    solution=r"""macs = (56 * 56 * 128 * 3 * 3 * 64, 28 * 28 * 128 * 3 * 3 * 64)""",
     expects="a pair of whole numbers (without_pooling, with_pooling)",
+    level=1,
 )
 
 
@@ -160,9 +162,10 @@ q3 = Exercise(
     "(by more than 1e-4).",
     _check_gelu_window,
     hint="Plot GELU for x from -4 to 1: it is not monotone. Two inputs on either side of its minimum...",
-    solution=("gelu_window = np.array([[-0.75, -3.0], [-3.0, -3.0]])\n"
-              "# max then GELU: gelu(-0.75) = -0.170; GELU then max: gelu(-3) = -0.004"),
+    solution=(r"""gelu_window = np.array([[-0.75, -3.0],
+                        [-3.0, -3.0]])"""),
     expects="a NumPy array of shape (2, 2)",
+    level=2,
 )
 
 
@@ -201,6 +204,15 @@ q4 = Exercise(
     "the same output as activating then pooling, False if not.",
     _check_commutes,
     hint="Try small windows with a negative value in them, or plot the activation and look for a dip.",
-    solution="commutes = " + repr(COMMUTES),
+    solution=r"""commutes = {
+    ("max", "relu"): True,
+    ("max", "sigmoid"): True,
+    ("max", "gelu"): False,
+    ("max", "abs"): False,
+    ("avg", "relu"): False,
+    ("avg", "sigmoid"): False,
+    ("avg", "linear"): True,
+}""",
     expects="a dict {(pooling, activation): bool}",
+    level=2,
 )

@@ -79,8 +79,11 @@ q1 = Exercise(
     "without keras.ops.softmax.",
     _check_softmax,
     hint="p_i = exp(z_i) / sum_j exp(z_j). Subtracting max(z) first changes nothing but avoids overflow.",
-    solution="z = ex.LOGITS_Q1\ne = np.exp(z - z.max())\nprobs_by_hand = e / e.sum()",
+    solution=r"""z1 = ex.LOGITS_Q1
+e1 = np.exp(z1 - z1.max())
+probs_by_hand = e1 / e1.sum()""",
     expects="a NumPy array of 4 probabilities",
+    level=1,
 )
 
 
@@ -111,8 +114,9 @@ q2 = Exercise(
     "TRUE_CLASS_Q2 = 2. Compute its categorical cross-entropy by hand (a float).",
     _check_ce,
     hint="With a one-hot target, -sum_i y_i log p_i keeps a single term.",
-    solution="ce_by_hand = -np.log(ex.PRED_Q2[ex.TRUE_CLASS_Q2])",
+    solution=r"""ce_by_hand = -np.log(ex.PRED_Q2[ex.TRUE_CLASS_Q2])""",
     expects="a float",
+    level=1,
 )
 
 
@@ -137,8 +141,10 @@ q3 = Exercise(
     "step of gradient descent (a float).",
     _check_step,
     hint="dL/dw = 2 (w x - y) x; then w <- w - lr * dL/dw.",
-    solution="grad = 2 * (ex.W_Q3 * ex.X_Q3 - ex.Y_Q3) * ex.X_Q3\nw_after_step = ex.W_Q3 - ex.LR_Q3 * grad",
+    solution=r"""grad3 = 2 * (ex.W_Q3 * ex.X_Q3 - ex.Y_Q3) * ex.X_Q3
+w_after_step = ex.W_Q3 - ex.LR_Q3 * grad3""",
     expects="a float",
+    level=1,
 )
 
 
@@ -174,9 +180,9 @@ q4 = Exercise(
     "build the model afterwards to see if Keras agrees.",
     _check_dense,
     hint="Find the shape after the convolution (32 - 5 + 1), then after pooling, then its length after Flatten.",
-    solution="flat = 14 * 14 * 16              # (32 - 5 + 1) // 2 = 14, times 16 maps\n"
-             "dense_after_flatten = flat * 64 + 64",
+    solution=r"""dense_after_flatten = (14 * 14 * 16) * 64 + 64   # (32 - 5 + 1) // 2 = 14 pixels a side, 16 maps""",
     expects="an int",
+    level=1,
 )
 
 
@@ -213,8 +219,9 @@ q5 = Exercise(
     "(a float), without cnncourse.losses.",
     _check_triplet,
     hint="Per triplet: max(||a-p||^2 - ||a-n||^2 + margin, 0); then the mean over the rows.",
-    solution="d_ap = ((ex.A_Q5 - ex.P_Q5) ** 2).sum(axis=1)\n"
-             "d_an = ((ex.A_Q5 - ex.N_Q5) ** 2).sum(axis=1)\n"
-             "triplet_by_hand = np.maximum(d_ap - d_an + ex.MARGIN_Q5, 0).mean()",
+    solution=r"""d_ap5 = ((ex.A_Q5 - ex.P_Q5) ** 2).sum(axis=1)
+d_an5 = ((ex.A_Q5 - ex.N_Q5) ** 2).sum(axis=1)
+triplet_by_hand = np.maximum(d_ap5 - d_an5 + ex.MARGIN_Q5, 0).mean()""",
     expects="a float",
+    level=1,
 )

@@ -82,11 +82,16 @@ q1 = Exercise(
     _check_shapes_28,
     hint="A 5x5 'valid' convolution maps n pixels to n - 4; 2x2 pooling with stride 2 halves; "
          "flatten multiplies the three numbers.",
-    solution="shapes_28 = {'conv1': (24, 24, 6), 'pool1': (12, 12, 6), 'conv2': (8, 8, 16),\n"
-             "             'pool2': (4, 4, 16), 'flatten': (256,), 'fc1': (120,), 'fc2': (100,),\n"
-             "             'output': (10,)}\n"
-             "# check: lenet5(input_shape=(28, 28, 1)).get_layer(name).output.shape[1:]",
+    solution=r"""def out_side(n, k, s=1):
+    return (n - k) // s + 1
+
+side = 28
+c1 = out_side(side, 5); p1 = out_side(c1, 2, 2); c2 = out_side(p1, 5); p2 = out_side(c2, 2, 2)
+shapes_28 = {"conv1": (c1, c1, 6), "pool1": (p1, p1, 6), "conv2": (c2, c2, 16), "pool2": (p2, p2, 16),
+             "flatten": (p2 * p2 * 16,), "fc1": (120,), "fc2": (100,), "output": (10,)}
+print("fc1 parameters at 28x28:", lenet5(input_shape=(28, 28, 1)).get_layer("fc1").count_params())""",
     expects="a dict mapping 'conv1' ... 'output' to shape tuples such as (24, 24, 6)",
+    level=1,
 )
 
 
@@ -113,9 +118,13 @@ q2 = Exercise(
     _check_receptive_field,
     hint="Work backwards: r units of a layer depend on (r - 1) * stride + window units of the "
          "layer below. Start with r = 1 at conv2.",
-    solution="conv2: 1 -> 5 pool1 units; pool1: (5 - 1) * 2 + 2 = 10 conv1 units; "
-             "conv1: (10 - 1) * 1 + 5 = 14 input pixels.\nrf_conv2 = 14",
+    solution=r"""r = 1                        # one conv2 unit
+r = (r - 1) * 1 + 5          # conv2: 5x5, stride 1  -> pool1 units
+r = (r - 1) * 2 + 2          # pool1: 2x2, stride 2  -> conv1 units
+r = (r - 1) * 1 + 5          # conv1: 5x5, stride 1  -> input pixels
+rf_conv2 = r""",
     expects="an int (pixels)",
+    level=1,
 )
 
 
@@ -148,8 +157,10 @@ q3 = Exercise(
     "How many trainable parameters does C3 have (5x5 kernels, one bias per filter)? Give an int.",
     _check_c3_params,
     hint="A filter reading m maps has 5 * 5 * m weights and 1 bias.",
-    solution="c3_params = sum(5 * 5 * len(maps) + 1 for maps in ex.C3_TABLE)   # 1516",
+    solution=r"""c3_params = sum(5 * 5 * len(maps) + 1 for maps in ex.C3_TABLE)
+print(c3_params, "instead of", lenet5().get_layer("conv2").count_params())""",
     expects="an int",
+    level=2,
 )
 
 
@@ -218,14 +229,19 @@ q4 = Exercise(
     _check_classic,
     hint="keras.Sequential([keras.Input(...), layers.Conv2D(...), layers.MaxPooling2D(2), ...]); "
          "no padding argument means 'valid'.",
-    solution="classic = keras.Sequential([\n"
-             "    keras.Input(shape=(32, 32, 1)),\n"
-             "    layers.Conv2D(6, 5, activation='relu'), layers.MaxPooling2D(2),\n"
-             "    layers.Conv2D(16, 5, activation='relu'), layers.MaxPooling2D(2),\n"
-             "    layers.Flatten(),\n"
-             "    layers.Dense(120, activation='relu'), layers.Dense(84, activation='relu'),\n"
-             "    layers.Dense(10, activation='softmax')])",
+    solution=r"""from keras import layers
+
+classic_by_hand = keras.Sequential([
+    keras.Input(shape=(32, 32, 1)),
+    layers.Conv2D(6, 5, activation="relu"), layers.MaxPooling2D(2),
+    layers.Conv2D(16, 5, activation="relu"), layers.MaxPooling2D(2),
+    layers.Flatten(),
+    layers.Dense(120, activation="relu"), layers.Dense(84, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+print(classic_by_hand.count_params(), "parameters")""",
     expects="a keras.Model",
+    level=2,
 )
 
 
@@ -275,9 +291,18 @@ q5 = Exercise(
     hint="lenet5(activation='tanh'), then lenet.compile_lenet5(model, steps_per_epoch, epochs) "
          "and model.fit(train_ds, validation_data=(x_val, y_val), ...). The tanh's slope is 1 "
          "at 0 and vanishes for large inputs.",
-    solution="tanh_model = lenet5(activation='tanh')\n"
-             "lenet.compile_lenet5(tanh_model, steps_per_epoch, tanh_epochs)\n"
-             "tanh_history = tanh_model.fit(train_ds, epochs=tanh_epochs, shuffle=False,\n"
-             "                              validation_data=(x_val, y_val), verbose=0)",
+    solution=r"""tanh_epochs = config.budget("lenet_tanh_epochs")
+keras.utils.set_random_seed(0)
+tanh_model = train.compile_lenet5(lenet5(activation="tanh"), steps_per_epoch, tanh_epochs)
+tanh_history = tanh_model.fit(train_ds, epochs=tanh_epochs, validation_data=(x_val, y_val),
+                              shuffle=False, verbose=train.verbose())
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(np.arange(1, epochs + 1), history.history["val_accuracy"], "o-", label=f"ReLU, {epochs}-epoch schedule")
+ax.plot(np.arange(1, tanh_epochs + 1), tanh_history.history["val_accuracy"], "s--",
+        label=f"tanh, {tanh_epochs}-epoch schedule")
+ax.set_xlabel("epoch"); ax.set_ylabel("validation accuracy"); ax.grid(alpha=0.3); ax.legend()
+print(f"tanh after {tanh_epochs} epochs: {tanh_history.history['val_accuracy'][-1]:.2%}; "
+      f"ReLU after {epochs}: {history.history['val_accuracy'][-1]:.2%}")""",
     expects="a trained keras.Model",
+    level=2,
 )

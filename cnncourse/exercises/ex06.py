@@ -79,10 +79,11 @@ q1 = Exercise(
     _check_side,
     hint="Pad first: the image is size + 2*pad wide. The first window starts at 0; how many more "
          "steps of `stride` fit before the window sticks out?",
-    solution="def out_side(size, kernel, stride, pad=0):\n"
-             "    return (size + 2 * pad - kernel) // stride + 1\n"
-             "out_side(227, 11, 4, 0), out_side(224, 11, 4, 0)   # (55, 54): only 227 tiles exactly",
+    solution=r"""def out_side(size, kernel, stride, pad=0):
+    return (size + 2 * pad - kernel) // stride + 1
+print(out_side(227, 11, 4, 0), out_side(224, 11, 4, 0))""",
     expects="a function out_side(size, kernel, stride, pad) returning an int",
+    level=1,
 )
 
 
@@ -118,9 +119,12 @@ q2 = Exercise(
     _check_saved,
     hint="A 5x5 filter of conv2 sees 96 channels in one tower and 48 with two GPUs; there are still 256 "
          "filters. Do the same for conv4 and conv5, and think about whether biases change.",
-    solution="saved_by_two_gpus = (5*5*96*256 - 5*5*48*256) + (3*3*384*384 - 3*3*192*384) "
-             "+ (3*3*384*256 - 3*3*192*256)   # 1,413,120",
+    solution=r"""saved_by_two_gpus = ((5 * 5 * 96 * 256 - 5 * 5 * 48 * 256)
+                     + (3 * 3 * 384 * 384 - 3 * 3 * 192 * 384)
+                     + (3 * 3 * 384 * 256 - 3 * 3 * 192 * 256))
+print(f"{saved_by_two_gpus:,}")""",
     expects="an int",
+    level=1,
 )
 
 
@@ -147,9 +151,11 @@ q3 = Exercise(
     _check_fc6,
     hint="Use out_side: conv1 (11, stride 4), then 3x3 poolings with stride 2 after conv1, conv2 "
          "and conv5; the 'same' convolutions in between keep the side.",
-    solution="side = out_side(out_side(out_side(out_side(224, 11, 4, 0), 3, 2, 0), 3, 2, 0), 3, 2, 0)   # 5\n"
-             "fc6_params_224 = side * side * 256 * 4096 + 4096   # 26,218,496",
+    solution=r"""side_224 = out_side(out_side(out_side(out_side(224, 11, 4, 0), 3, 2, 0), 3, 2, 0), 3, 2, 0)
+fc6_params_224 = side_224 * side_224 * 256 * 4096 + 4096
+print(f"{fc6_params_224:,}")""",
     expects="an int",
+    level=1,
 )
 
 
@@ -223,17 +229,22 @@ q4 = Exercise(
     _check_small_alexnet,
     hint="Start from alexnet_cifar's layer list and shrink it: fewer filters, smaller dense layers. "
          "model.count_params() tells you when you are under the limit.",
-    solution="small_alexnet = keras.Sequential([\n"
-             "    keras.Input((64, 64, 3)),\n"
-             "    layers.Conv2D(48, 7, strides=2, padding='same', activation='relu'),\n"
-             "    layers.MaxPooling2D(3, strides=2, padding='same'),\n"
-             "    layers.Conv2D(96, 5, padding='same', activation='relu'),\n"
-             "    layers.MaxPooling2D(3, strides=2, padding='same'),\n"
-             "    layers.Conv2D(128, 3, padding='same', activation='relu'),\n"
-             "    layers.MaxPooling2D(3, strides=2, padding='same'),\n"
-             "    layers.Flatten(),\n"
-             "    layers.Dense(256, activation='relu'), layers.Dropout(0.5),\n"
-             "    layers.Dense(10, activation='softmax'),\n"
-             "])",
+    solution=r"""from keras import layers
+
+small_alexnet = keras.Sequential([
+    keras.Input((64, 64, 3)),
+    layers.Conv2D(48, 7, strides=2, padding="same", activation="relu"),
+    layers.MaxPooling2D(3, strides=2, padding="same"),
+    layers.Conv2D(96, 5, padding="same", activation="relu"),
+    layers.MaxPooling2D(3, strides=2, padding="same"),
+    layers.Conv2D(128, 3, padding="same", activation="relu"),
+    layers.MaxPooling2D(3, strides=2, padding="same"),
+    layers.Flatten(),
+    layers.Dense(256, activation="relu"),
+    layers.Dropout(0.5),
+    layers.Dense(10, activation="softmax"),
+])
+print(f"{small_alexnet.count_params():,} parameters")""",
     expects="a Keras model with input (64, 64, 3) and 10 outputs",
+    level=2,
 )

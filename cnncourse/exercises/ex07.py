@@ -49,10 +49,12 @@ q1 = Exercise(
     _check_stack,
     hint="One layer: every filter has kernel*kernel weights for each input channel and one bias; "
          "there are `channels` filters. The layers of the stack are alike.",
-    solution="def stack_params(n_layers, kernel, channels):\n"
-             "    return n_layers * (kernel * kernel * channels * channels + channels)\n"
-             "stack_params(2, 3, 256), stack_params(1, 5, 256)   # 1,180,160 vs 1,638,656",
+    solution=r"""def stack_params(n_layers, kernel, channels):
+    return n_layers * (kernel * kernel * channels * channels + channels)
+print(f"{stack_params(2, 3, 256):,} vs {stack_params(1, 5, 256):,}; "
+      f"{stack_params(3, 3, 256):,} vs {stack_params(1, 7, 256):,}")""",
     expects="a function stack_params(n_layers, kernel, channels) returning an int",
+    level=1,
 )
 
 
@@ -83,9 +85,11 @@ q2 = Exercise(
     _check_field,
     hint="One 3x3 layer sees 3 pixels. A unit of the second layer sees 3 units of the first, which "
          "overlap: how many pixels do they cover together?",
-    solution="def stack_field(n_layers):\n"
-             "    return 2 * n_layers + 1     # each layer adds one pixel on either side",
+    solution=r"""def stack_field(n_layers):
+    return 2 * n_layers + 1
+print([stack_field(n) for n in range(1, 6)])""",
     expects="a function stack_field(n_layers) returning an int",
+    level=1,
 )
 
 
@@ -115,9 +119,10 @@ q3 = Exercise(
     hint="Keep two numbers while walking up: the field r (start 1) and the jump, the input distance "
          "between two neighbouring units (start 1). A layer adds (kernel - 1) * jump to r; a stride "
          "multiplies the jump.",
-    solution="field_block3 = receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2),\n"
-             "                                (3, 1), (3, 1), (3, 1)])   # 40",
+    solution=r"""field_block3 = receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (3, 1)])
+print(field_block3)""",
     expects="an int",
+    level=1,
 )
 
 
@@ -143,6 +148,8 @@ q4 = Exercise(
     "(4096 units) have then? Give fc1_after_gap as an int.",
     _check_gap,
     hint="GlobalAveragePooling2D turns a (7, 7, 512) map into a vector: how long is it?",
-    solution="fc1_after_gap = 512 * 4096 + 4096   # 2,101,248 instead of 102,764,544: 49 times fewer",
+    solution=r"""fc1_after_gap = 512 * 4096 + 4096
+print(f"{fc1_after_gap:,} ({params['fc1'] / fc1_after_gap:.0f} times fewer)")""",
     expects="an int",
+    level=1,
 )

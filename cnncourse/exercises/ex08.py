@@ -70,8 +70,14 @@ q1 = Exercise(
     checker=_check_layer_field,
     hint=("Shapes: print model.get_layer(name).output.shape. Receptive field: going back through a "
           "layer with kernel k and stride s, a window of r units becomes (r - 1) * s + k units."),
-    solution="layer_and_field = ('conv2', 14)   # conv2 unit: 5x5 pool1 units -> 10x10 conv1 units -> 14x14 pixels",
+    solution=r"""shapes = {layer.name: tuple(layer.output.shape[1:]) for layer in lenet.layers}
+name_10x10x16 = [name for name, shape in shapes.items() if shape == (10, 10, 16)][0]
+side = 1
+for kernel, stride in [(5, 1), (2, 2), (5, 1)][::-1]:   # conv2, pool1, conv1 walked back to the input
+    side = (side - 1) * stride + kernel
+layer_and_field = (name_10x10x16, side)""",
     expects="a tuple (layer name, whole number)",
+    level=1,
 )
 
 
@@ -135,8 +141,9 @@ q2 = Exercise(
                "map of class 3 for ex.IMAGE: an (8, 8) array."),
     checker=_check_linear_saliency,
     hint="The class score is a linear function of the pixels; the gradient of w . x is w.",
-    solution="linear_saliency = np.abs(ex.LINEAR_W[:, 3]).reshape(8, 8)",
+    solution=r"""linear_saliency = np.abs(ex.LINEAR_W[:, 3]).reshape(8, 8)""",
     expects="a NumPy array of shape (8, 8)",
+    level=2,
 )
 
 
@@ -185,8 +192,9 @@ q3 = Exercise(
                "(4, 4), scaled so that its maximum is 1, with NumPy only."),
     checker=_check_cam,
     hint="One weight per channel: the mean of that channel's gradients over the 4x4 positions.",
-    solution=("alpha = ex.CAM_GRADS.mean(axis=(0, 1))\n"
-              "cam = np.maximum((ex.CAM_A * alpha).sum(axis=-1), 0)\n"
-              "cam_by_hand = cam / cam.max()"),
+    solution=(r"""alpha = ex.CAM_GRADS.mean(axis=(0, 1))
+cam_map = np.maximum((ex.CAM_A * alpha).sum(axis=-1), 0)
+cam_by_hand = cam_map / cam_map.max()"""),
     expects="a NumPy array of shape (4, 4)",
+    level=2,
 )

@@ -123,14 +123,15 @@ q1 = Exercise(
     checker=_check_iou,
     hint=("The intersection is itself a box: its top is the larger of the two tops, its bottom the "
           "smaller of the two bottoms. Its height may come out negative..."),
-    solution=("def my_box_iou(a, b):\n"
-              "    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))\n"
-              "    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))\n"
-              "    inter = ih * iw\n"
-              "    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])\n"
-              "    union = area(a) + area(b) - inter\n"
-              "    return inter / union if union > 0 else 0.0"),
+    solution=(r"""def my_box_iou(a, b):
+    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ih * iw
+    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
+    union = area(a) + area(b) - inter
+    return inter / union if union > 0 else 0.0"""),
     expects="a function (box_a, box_b) -> float",
+    level=1,
 )
 
 
@@ -196,12 +197,14 @@ q2 = Exercise(
     checker=_check_trap,
     hint="Pixel accuracy counts right pixels over all pixels; IoU looks only at pixels where the class "
          "is predicted or true.",
-    solution=("truth = ex.TRAP_MASK > 0\n"
-              "acc = (ex.TRAP_MASK == 0).mean()\n"
-              "y0, x0, y1, x1 = apps.mask_to_box(truth)\n"
-              "boxed = np.zeros_like(truth); boxed[y0:y1, x0:x1] = True\n"
-              "trap_scores = (acc, 0.0, (boxed & truth).sum() / (boxed | truth).sum())"),
+    solution=(r"""trap_truth = ex.TRAP_MASK > 0
+y0, x0, y1, x1 = apps.mask_to_box(trap_truth)
+trap_boxed = np.zeros_like(trap_truth)
+trap_boxed[y0:y1, x0:x1] = True
+trap_scores = ((ex.TRAP_MASK == 0).mean(), 0.0,
+               (trap_boxed & trap_truth).sum() / (trap_boxed | trap_truth).sum())"""),
     expects="a tuple of 3 numbers between 0 and 1",
+    level=2,
 )
 
 
@@ -258,13 +261,14 @@ q3 = Exercise(
     checker=_check_tight,
     hint="mask.any(axis=1) says which rows hold a pixel of the object; the first and last such row "
          "give y_min and y_max - 1.",
-    solution=("def my_tight_box(mask):\n"
-              "    rows = np.flatnonzero(np.asarray(mask).any(axis=1))\n"
-              "    cols = np.flatnonzero(np.asarray(mask).any(axis=0))\n"
-              "    if rows.size == 0:\n"
-              "        return None\n"
-              "    return rows[0], cols[0], rows[-1] + 1, cols[-1] + 1"),
+    solution=(r"""def my_tight_box(mask):
+    rows = np.flatnonzero(np.asarray(mask).any(axis=1))
+    cols = np.flatnonzero(np.asarray(mask).any(axis=0))
+    if rows.size == 0:
+        return None
+    return rows[0], cols[0], rows[-1] + 1, cols[-1] + 1"""),
     expects="a function (mask) -> 4 ints or None",
+    level=1,
 )
 
 
@@ -314,6 +318,13 @@ q4 = Exercise(
     checker=_check_sides,
     hint="MaxPooling2D(2) turns a side s into s // 2; Conv2DTranspose(stride 2) doubles it. The "
          "concatenation needs both sides equal at every level.",
-    solution="valid_sides = {s for s in ex.CANDIDATE_SIDES if s % 8 == 0}",
+    solution=r"""valid_sides = set()
+for side in ex.CANDIDATE_SIDES:
+    try:
+        segmenter(np.zeros((1, side, side, 1), "float32"))
+        valid_sides.add(side)
+    except Exception:
+        pass""",
     expects="a set of ints",
+    level=2,
 )

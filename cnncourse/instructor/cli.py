@@ -10,6 +10,7 @@ from cnncourse.instructor.grading import format_report, grade
 from cnncourse.instructor.markers import SolutionMarkerError
 from cnncourse.instructor.notebooks import notebook_paths, read_notebook
 from cnncourse.instructor.releasing import release
+from cnncourse.instructor.solving import solve
 from cnncourse.instructor.structure import check_notebook
 
 
@@ -18,6 +19,14 @@ def _cmd_release(args):
     for target, n in written:
         print(f"wrote {target}  ({n} solution region{'s' if n != 1 else ''} removed)")
     print(f"{len(written)} student notebook(s) in {args.out}")
+    return 0
+
+
+def _cmd_solve(args):
+    written = solve(args.source, args.out)
+    for target, n in written:
+        print(f"wrote {target}  ({n} answer cell{'s' if n != 1 else ''} solved)")
+    print(f"{len(written)} solved notebook(s) in {args.out}")
     return 0
 
 
@@ -60,14 +69,20 @@ def main(argv=None):
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); the exit status (2 on a refusal)."""
     parser = argparse.ArgumentParser(
         prog="python -m cnncourse.instructor",
-        description="Release student copies, grade submissions, check notebooks.",
+        description="Solve or release notebooks, grade submissions, check notebooks.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  python -m cnncourse.instructor release notebooks/ student/\n"
+               "  python -m cnncourse.instructor solve notebooks/ solved/\n"
+               "  python -m cnncourse.instructor release solved/ student/\n"
                "  python -m cnncourse.instructor grade submitted/05_lenet5.ipynb --json 05_alice.json\n"
                "  python -m cnncourse.instructor grade submitted/*.ipynb --timeout 60 --json -\n"
                "  python -m cnncourse.instructor check notebooks/")
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("solve", help="write solved copies (each answer cell filled with its exercise's solution, "
+                                     "between nbgrader's markers)")
+    p.add_argument("source", help="a folder of student notebooks as the course ships them (or one .ipynb)")
+    p.add_argument("out", help="a new or empty folder for the solved copies")
+    p.set_defaults(run=_cmd_solve)
     p = sub.add_parser("release", help="write student copies (solutions removed, outputs cleared)")
     p.add_argument("source", help="a folder of notebooks (or one .ipynb)")
     p.add_argument("out", help="a new or empty folder for the student copies")

@@ -15,6 +15,9 @@ from __future__ import annotations
 import re
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+#: The first line of an answer cell in a student notebook (then ``NAME = ...``; see :func:`starter`).
+STARTER_HEAD = "# YOUR CODE HERE"
+_STARTER_RE = re.compile(r"\A# YOUR CODE HERE\n([A-Za-z_]\w*) = \.\.\.\Z")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 
 _BEGIN_RE = re.compile(r"^\s*(?:#+\s*)?BEGIN SOLUTION\b")
@@ -33,6 +36,55 @@ def _is_begin(line, cell_type="code"):
 
 def _is_end(line, cell_type="code"):
     return "END SOLUTION" in line if cell_type == "code" else bool(_END_RE.match(line))
+
+
+def starter(name):
+    """The answer cell of a student notebook for the answer ``name``: it runs, and leaves ``name``
+    as ``...``, which ``check`` reports as "No answer yet".
+
+    >>> print(starter("conv_out"))
+    # YOUR CODE HERE
+    conv_out = ...
+    >>> starter_name(starter("conv_out")), starter_name("conv_out = 3")
+    ('conv_out', None)
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {type(name).__name__}")
+    if not name.isidentifier():
+        raise ValueError(f"name must be a Python identifier, got {name!r}")
+    return f"{STARTER_HEAD}\n{name} = ..."
+
+
+def starter_name(source):
+    """The answer's name when the code ``source`` is exactly a :func:`starter` (trailing blanks
+    ignored), else None."""
+    found = _STARTER_RE.match(source.rstrip())
+    return found.group(1) if found else None
+
+
+def solution_cell(code):
+    """An answer cell of a solved notebook: ``code`` between the markers, each alone on its line.
+
+    >>> print(solution_cell("w = 26"))
+    ### BEGIN SOLUTION
+    w = 26
+    ### END SOLUTION
+    """
+    return f"### BEGIN SOLUTION\n{code.strip(chr(10))}\n### END SOLUTION"
+
+
+def whole_region(source):
+    """The code of ``source`` when the cell is one solution region and nothing else, else None.
+
+    >>> whole_region(solution_cell("w = 26")), whole_region("x = 1\\n" + solution_cell("w = 26"))
+    ('w = 26', None)
+    """
+    lines = source.strip().split("\n")
+    if len(lines) >= 2 and MARKER_LINE_RE.match(lines[0]) and "BEGIN" in lines[0] \
+            and MARKER_LINE_RE.match(lines[-1]) and "END" in lines[-1] \
+            and not any(_is_begin(x) or _is_end(x) for x in lines[1:-1]):
+        return "\n".join(lines[1:-1])
+    return None
 
 
 def has_solution(source):

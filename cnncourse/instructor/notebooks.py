@@ -103,6 +103,46 @@ def find_checks(nb):
     return list(calls.values())
 
 
+def checked_name(source, call):
+    """The variable given to ``call`` (a :class:`CheckCall`) in the code ``source``, or None
+    when it is given something else (or not called there).
+
+    >>> checked_name("# NBVAL_CHECK_OUTPUT\\nex.q1.check(conv_out)", CheckCall("ex", "q1"))
+    'conv_out'
+    """
+    found = re.search(rf"(?<![\w.]){re.escape(call.alias)}\.{re.escape(call.attr)}\.check\(\s*([A-Za-z_]\w*)\s*\)",
+                      source)
+    return found.group(1) if found else None
+
+
+def write_copies(copies, out, what):
+    """Write ``[(file name, notebook), ...]`` into the folder ``out`` (created if needed).
+
+    Every target is checked before anything is written: when one exists, nothing is
+    written and FileExistsError names it; nothing is ever overwritten, even in a race.
+    ``what`` names the copies in the messages ("student copies"). Returns the paths written.
+    """
+    import nbformat
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"out {str(out)!r} is a file; give a folder (new or empty) for the {what}")
+    existing = [out / name for name, _ in copies if (out / name).exists()]
+    if existing:
+        names = ", ".join(str(p) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
+        raise FileExistsError(
+            f"{len(existing)} target file(s) already exist: {names}. Nothing is ever overwritten: "
+            f"write the {what} into a new or empty folder (e.g. OUT-2/), or move the old copies away first."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, nb in copies:
+        with open(out / name, "x", encoding="utf-8") as handle:   # "x": never overwrite, even in a race
+            nbformat.write(nb, handle)
+        written.append(out / name)
+    return written
+
+
 def answer_cell_before(nb, index, after=-1, stub=True):
     """Index of the answer cell of the check in cell ``index``, or None.
 

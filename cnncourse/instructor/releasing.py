@@ -1,11 +1,27 @@
-"""Student copies: solutions stubbed out, outputs cleared, nothing else changed; no file overwritten."""
+"""Student copies: solutions stubbed out, outputs cleared, nothing else changed; no file overwritten.
+
+An answer cell that is one solution region and nothing else, checked by the next code cell
+(``ex.qK.check(NAME)``), becomes the course's :func:`~cnncourse.instructor.markers.starter`
+(``# YOUR CODE HERE`` / ``NAME = ...``): the student copy runs top to bottom and the check
+says "No answer yet". Any other region becomes nbgrader's stub. So releasing a notebook that
+:func:`~cnncourse.instructor.solving.solve_notebook` filled gives back the student notebook.
+"""
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
-from cnncourse.instructor.markers import SolutionMarkerError, strip_solutions
-from cnncourse.instructor.notebooks import notebook_paths, read_notebook
+from cnncourse.instructor.markers import SolutionMarkerError, starter, strip_solutions, whole_region
+from cnncourse.instructor.notebooks import CHECK_RE, CheckCall, checked_name, notebook_paths, read_notebook, write_copies
+
+
+def _checked_next(cells, index):
+    """The name the first code cell after ``index`` gives to a check, or None."""
+    for cell in cells[index + 1:]:
+        if cell.cell_type == "code":
+            found = CHECK_RE.search(cell.source)
+            return checked_name(cell.source, CheckCall(*found.groups())) if found else None
+    return None
 
 
 def release_notebook(nb):
@@ -21,14 +37,23 @@ def release_notebook(nb):
     >>> student, n = release_notebook(new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\\nw = 26\\n### END SOLUTION")]))
     >>> n, student.cells[0].source
     (1, '# YOUR CODE HERE\\nraise NotImplementedError()')
+    >>> student, n = release_notebook(new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\\nw = 26\\n### END SOLUTION"),
+    ...                                                   new_code_cell("ex.q1.check(w)")]))
+    >>> student.cells[0].source
+    '# YOUR CODE HERE\\nw = ...'
     """
     student = copy.deepcopy(nb)
     total = 0
     for index, cell in enumerate(student.cells):
-        try:
-            cell.source, n = strip_solutions(cell.source, cell.cell_type)
-        except SolutionMarkerError as exc:
-            raise SolutionMarkerError(f"cell {index}: {exc}") from None
+        whole = cell.cell_type == "code" and whole_region(cell.source) is not None
+        name = _checked_next(student.cells, index) if whole else None
+        if name:
+            cell.source, n = starter(name), 1
+        else:
+            try:
+                cell.source, n = strip_solutions(cell.source, cell.cell_type)
+            except SolutionMarkerError as exc:
+                raise SolutionMarkerError(f"cell {index}: {exc}") from None
         total += n
         if cell.cell_type == "code":
             cell.outputs = []
@@ -53,30 +78,13 @@ def release(source, out):
     SolutionMarkerError, FileNotFoundError, ValueError
         Bad markers, missing source, or a file that is not a notebook.
     """
-    import nbformat
-
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"out {str(out)!r} is a file; give a folder (new or empty) for the student copies")
     paths = notebook_paths(source)
-    existing = [out / p.name for p in paths if (out / p.name).exists()]
-    if existing:
-        names = ", ".join(str(p) for p in existing[:5]) + (" ..." if len(existing) > 5 else "")
-        raise FileExistsError(
-            f"{len(existing)} target file(s) already exist: {names}. Release never overwrites a file: "
-            "release into a new or empty folder (e.g. OUT-2/), or move the old copies away first."
-        )
     copies = []
     for path in paths:
         try:
             student, n = release_notebook(read_notebook(path))
         except SolutionMarkerError as exc:
             raise SolutionMarkerError(f"{path}: {exc}") from None
-        copies.append((out / path.name, student, n))
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for target, student, n in copies:
-        with open(target, "x", encoding="utf-8") as handle:   # "x": never overwrite, even in a race
-            nbformat.write(student, handle)
-        written.append((target, n))
-    return written
+        copies.append((path.name, student, n))
+    written = write_copies([(name, nb) for name, nb, _ in copies], out, "student copies")
+    return [(target, n) for target, (_, _, n) in zip(written, copies)]

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 from cnncourse import colab
-from cnncourse.instructor.markers import MARKER_LINE_RE, SolutionMarkerError, strip_solutions
-from cnncourse.instructor.notebooks import (EXERCISE_IMPORT_RE, answer_cell_before, error_text, find_checks,
-                                            parse_code)
+from cnncourse.instructor.markers import MARKER_LINE_RE, SolutionMarkerError, starter_name, strip_solutions
+from cnncourse.instructor.notebooks import (EXERCISE_IMPORT_RE, answer_cell_before, checked_name, error_text,
+                                            find_checks, parse_code)
 
 # Unix home/work/temp folders, and a Windows drive path (C:\\Users\\...; not LaTeX's f:\\mathbb)
 _LOCAL_PATH_RE = re.compile(r"(?<![\w.])(/work/|/tmp/|/home/|/root/|/Users/)|(?<![\w\\])[A-Z]:\\[\w .-]+\\")
@@ -20,6 +20,22 @@ _PLACEHOLDER_RE = re.compile(r"\b(?:TODO|TBD|FIXME|XXX|TIME_[A-Z]+)\b")
 _TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 # A Keras progress bar ("12/12 ━━━━━━━━━━ 2s 5ms/step"), not the box drawing of model.summary().
 _PROGRESS_BAR_RE = re.compile(r"\d+/\d+\s+━{2,}")
+# An exercise's difficulty in its statement: "(★)", "(★★)" or "(★★★)".
+STARS_RE = re.compile(r"\((★{1,3})\)")
+
+#: The ``## Exercises`` cell, the same in every notebook: how to answer, check, get a hint, see a solution.
+EXERCISES_INTRO = """## Exercises
+
+How to work on them (the same in every notebook):
+
+- **Answer**: in the cell under `# YOUR CODE HERE`, replace the `...` with your answer, keeping the name it
+  assigns, and run the cell.
+- **Check**: run the cell below it, `ex.qK.check(...)`: it prints ✔, or says what is wrong without giving the
+  answer away. Until you answer it says "No answer yet", and the rest of the notebook runs either way.
+- **Stuck?** `ex.qK.hint()` prints a hint and `ex.qK.solution()` a solution (a grader's report lists the
+  solutions you looked at).
+- **Difficulty**: ★ apply what this notebook showed · ★★ build something it did not show, from its parts ·
+  ★★★ extend it beyond the notebook."""
 
 
 def _output_texts(output):
@@ -173,8 +189,10 @@ def _heading(cells, title):
 
 
 def _exercise_problems(nb, rel_path):
-    """``## Summary`` then ``## Exercises``; at least three checks, each right after a solution-marked
-    answer cell that assigns the variable checked, a name no other cell assigns."""
+    """``## Summary`` then ``## Exercises`` (a cell of its own: :data:`EXERCISES_INTRO`); at least three
+    checks, each in a cell starting ``# NBVAL_CHECK_OUTPUT`` right after its answer cell (a starter or a
+    solution-marked cell) that assigns the variable checked, a name no other cell assigns, after a
+    statement showing the difficulty, ``(★)`` to ``(★★★)``."""
     problems = []
     cells = nb.cells
     summary, exercises = _heading(cells, "Summary"), _heading(cells, "Exercises")
@@ -185,6 +203,9 @@ def _exercise_problems(nb, rel_path):
         return problems
     if summary is not None and summary > exercises:
         problems.append("'## Summary' should come before '## Exercises'")
+    if cells[exercises].source.strip() != EXERCISES_INTRO:
+        problems.append(f"cell {exercises}: the '## Exercises' cell should be exactly "
+                        "cnncourse.instructor.structure.EXERCISES_INTRO, a cell of its own")
 
     stored = {i: _stored_names(c.source) for i, c in enumerate(cells) if c.cell_type == "code"}  # None: not Python
     checks = [c for c in find_checks(nb) if any(i > exercises for i in c.cells)]
@@ -205,18 +226,27 @@ def _exercise_problems(nb, rel_path):
 def _answer_problems(nb, call, exercises, stored):
     """The answer cell of the check ``call`` (its last cell), after the ``## Exercises`` cell ``exercises``."""
     cells, index = nb.cells, max(call.cells)
-    args = re.findall(rf"(?<![\w.]){re.escape(call.alias)}\.{re.escape(call.attr)}\.check\(\s*([A-Za-z_]\w*)\s*\)",
-                      cells[index].source)
-    answer_cell = answer_cell_before(nb, index, after=exercises, stub=False)
-    if answer_cell is None:
-        return [f"cell {index}: {call.label}.check( has no solution-marked answer cell before it"]
+    variable = checked_name(cells[index].source, call)
+    answer_cell = answer_cell_before(nb, index, after=exercises)
+    if answer_cell is None or answer_cell == index:
+        return [f"cell {index}: {call.label}.check( has no answer cell before it (a starter '# YOUR CODE HERE' / "
+                "'NAME = ...', or the solution between the markers)"]
     problems = []
+    if not cells[index].source.startswith("# NBVAL_CHECK_OUTPUT"):
+        problems.append(f"cell {index}: a check cell starts with '# NBVAL_CHECK_OUTPUT' (its verdict is the same "
+                        "in fast and full mode, and nbval compares it)")
+    statement = next((i for i in range(answer_cell - 1, exercises, -1) if cells[i].cell_type == "markdown"), None)
+    if statement is None or not STARS_RE.search(cells[statement].source):
+        problems.append(f"cell {answer_cell}: the statement before this answer cell does not show the "
+                        "exercise's difficulty, (★), (★★) or (★★★)")
     if answer_cell != index and any(cells[i].cell_type == "code" for i in range(answer_cell + 1, index)):
         problems.append(f"cell {index}: {call.label}.check( does not directly follow its answer cell {answer_cell}")
-    if not args:
+    if variable is None:
         problems.append(f"cell {index}: {call.label}.check( should be given one variable, assigned in the answer cell")
         return problems
-    variable = args[0]
+    if starter_name(cells[answer_cell].source) not in (None, variable):
+        problems.append(f"cell {answer_cell}: the starter assigns {starter_name(cells[answer_cell].source)!r}, "
+                        f"not {variable!r}, which {call.label}.check( is given")
     try:
         strip_solutions(cells[answer_cell].source)
     except SolutionMarkerError as exc:
@@ -244,8 +274,10 @@ def check_notebook(nb, rel_path):
     placeholder (TODO, TIME_FAST...) left; the first code cell
     after the setup calls ``begin(`` and its committed output says FULL mode; every code
     cell was run, in order; no error outputs, no progress bars, no absolute local paths;
-    ``## Summary`` then ``## Exercises`` with at least three ``.check(`` calls, each right after a
-    solution-marked answer cell that assigns the variable checked, a name no other cell assigns.
+    ``## Summary`` then ``## Exercises`` (:data:`EXERCISES_INTRO`) with at least three ``.check(``
+    calls, each in a ``# NBVAL_CHECK_OUTPUT`` cell right after its answer cell (a starter, or a
+    solution-marked cell) that assigns the variable checked, a name no other cell assigns, after
+    a statement that shows the difficulty.
     """
     fast_outputs = fast_outputs_reason(nb) is not None
     rel_path = Path(rel_path).as_posix()
