@@ -192,6 +192,8 @@ def test_q4_train_by_hand_typical_mistakes():
     fails(ex04.q4, lambda *a: ex04.mlp_loss(*a[:6]), "four trained arrays")
     fails(ex04.q4, lambda *a: _train(*a)[::-1], "shape")
     assert "write its body" in message(ex04.q4, _raise)
+    unanswered = ...
+    fails(ex04.q4, lambda x, y, W1, b1, W2, b2, lr, steps: unanswered(x, y, W1, b1, W2, b2), "exercise 04.3, answered")
 
 
 def _train_with(backprop, x, y, params, lr, steps):

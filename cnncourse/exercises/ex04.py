@@ -351,6 +351,8 @@ def _check_train(answer):
         given = [p.copy() for p in params]
         got, problem = try_call(answer, (x.copy(), y.copy(), *given, lr, steps), call, stub="train_by_hand")
         if problem:
+            if "'ellipsis' object is not callable" in problem:
+                problem += " (Is backprop, exercise 04.3, answered? train_by_hand uses it.)"
             return problem
         changed = [n for n, g, p in zip(_PARAM_NAMES, given, params) if not np.array_equal(g, p)]
         if changed:
