@@ -9,32 +9,52 @@ from cnncourse.models import lenet5
 NONSENSE = [None, "conv2", 3.5, np.zeros((2, 2)), [1, 2, 3], ...]
 
 
-def test_q1_layer_and_field_agree_with_the_model():
-    model = lenet5()
-    names = [l.name for l in model.layers if tuple(l.output.shape[1:]) == (10, 10, 16)]
-    assert names == ["conv2"]
-    # receptive field measured: the gradients of one conv2 unit reach a 14x14 window of the input
-    # (max pooling passes a gradient to one pixel of each 2x2 window: take the union over many images)
+def _cifar_convnet():
+    """The CIFAR-10 ConvNet of notebook 08 (cell 'cifar_convnet'), without activations: every path passes gradients."""
     import keras
-    probe = keras.Model(model.inputs[0], model.get_layer("conv2").output)
-    x = np.random.default_rng(0).random((64, 32, 32, 1))
-    _, grad = vis.input_gradient(lambda t: keras.ops.sum(probe(t)[:, 4, 4, :]), x)
-    reached = np.abs(grad[..., 0]).sum(0) > 0
+    from keras import layers
+
+    return keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(4, 5, padding="same", name="conv1"),
+                             layers.MaxPooling2D(name="pool1"), layers.Conv2D(4, 3, padding="same", name="conv2"),
+                             layers.MaxPooling2D(name="pool2"), layers.Conv2D(4, 3, padding="same", name="conv3")])
+
+
+def _measured_field(model, layer, unit):
+    """Side of the input window the gradients of one unit of ``layer`` reach (union over many images:
+    max pooling passes a gradient to one pixel of each 2x2 window)."""
+    import keras
+    probe = keras.Model(model.inputs[0], model.get_layer(layer).output)
+    x = np.random.default_rng(0).random((64, 32, 32, 3)).astype("float32")
+    _, grad = vis.input_gradient(lambda t: keras.ops.sum(probe(t)[:, unit, unit, :]), x)
+    reached = np.abs(grad).sum(axis=(0, 3)) > 0
     rows, cols = np.flatnonzero(reached.any(1)), np.flatnonzero(reached.any(0))
-    assert (rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) == (14, 14)
-    assert passes(ex.q1, ("conv2", 14)) and passes(ex.q1, ["conv2 ", 14.0])
-    assert "pooling" in message(ex.q1, ("conv2", 9))
-    assert "side of the feature map" in message(ex.q1, ("conv2", 10))
-    assert "one conv1 unit" in message(ex.q1, ("conv2", 5))
-    assert "too large" in message(ex.q1, ("conv2", 18))
-    assert "follow one conv2 unit" in message(ex.q1, ("conv2", 12))
-    both = message(ex.q1, ("pool2", 16))
-    assert "pool2 outputs 5x5x16" in both and "follow" in both
-    assert "not one of LeNet-5's layers" in message(ex.q1, ("c2", 14))
-    assert "whole number" in message(ex.q1, ("conv2", 14.5))
-    assert "layer name" in message(ex.q1, (2, 14))
-    for bad in NONSENSE:
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def test_q1_fields_agree_with_the_gradients_of_the_model():
+    model = _cifar_convnet()
+    assert _measured_field(model, "conv2", 8) == (10, 10)
+    assert _measured_field(model, "conv3", 4) == (20, 20)
+    assert passes(ex.q1, {"conv2": 10, "conv3": 20})
+    assert passes(ex.q1, {"conv3": np.int64(20), "conv2": 10.0})
+    assert "sides of the feature maps" in message(ex.q1, {"conv2": 16, "conv3": 8})
+    assert "LeNet-5's conv2" in message(ex.q1, {"conv2": 14, "conv3": 14})
+    assert "skipped the poolings" in message(ex.q1, {"conv2": 7, "conv3": 9})
+    assert "forgot its stride" in message(ex.q1, {"conv2": 8, "conv3": 11})
+    assert "added up the kernel sizes" in message(ex.q1, {"conv2": 10, "conv3": 15})
+    assert "spaced by the stride" in message(ex.q1, {"conv2": 11, "conv3": 23})
+    assert "at least as much" in message(ex.q1, {"conv2": 10, "conv3": 9})
+    assert "wider than the 32x32" in message(ex.q1, {"conv2": 10, "conv3": 40})
+    assert "side for conv3 is not right" in message(ex.q1, {"conv2": 10, "conv3": 18})
+    assert "side for conv2 and conv3" in message(ex.q1, {"conv2": 12, "conv3": 18})
+    assert "lacks the key" in message(ex.q1, {"conv2": 10})
+    assert "unexpected key" in message(ex.q1, {"conv2": 10, "conv3": 20, "conv1": 5})
+    assert "whole number" in message(ex.q1, {"conv2": 10.5, "conv3": 20})
+    assert "whole number" in message(ex.q1, {"conv2": "10", "conv3": 20})
+    for bad in NONSENSE + [("conv2", 14), {"conv2": None, "conv3": 20}]:
         assert not passes(ex.q1, bad)
+    for wrong in [{"conv2": 16, "conv3": 8}, {"conv2": 12, "conv3": 18}, {"conv2": 10, "conv3": 15}]:
+        assert "20" not in message(ex.q1, wrong)     # the right side is never given away
 
 
 def test_q2_linear_saliency_is_what_visualize_computes():
@@ -86,3 +106,140 @@ def test_q3_formula_is_grad_cam_of_a_real_model():
     raw = np.maximum((a * alpha).sum(-1), 0)
     np.testing.assert_allclose(cam, raw / raw.max(), atol=1e-5)
     assert passes(ex.q3, cam)
+
+
+def occlusion(predict, image, label, patch, stride, fill, *, sign=1, step=None, use_fill=True, occluded_only=False,
+              predicted=False, transpose=False, stop=0, in_place=False, one_by_one=False, zero_border=False):
+    """A student's occlusion_map, right by default; each keyword is a typical mistake."""
+    img = np.asarray(image, dtype="float32")
+    h, w = img.shape[:2]
+    step = stride if step is None else step
+    n_rows, n_cols = (h - patch) // stride + 1, (w - patch) // stride + 1
+    if stop == 1:            # range(0, H - patch, stride): the positions touching the border are lost
+        n_rows, n_cols = len(range(0, h - patch, stride)), len(range(0, w - patch, stride))
+    if stop == 2:            # range(0, H, stride): patches hanging over the border
+        n_rows, n_cols = len(range(0, h, stride)), len(range(0, w, stride))
+    base = predict(img[None])[0]
+    c = int(base.argmax()) if predicted else label
+    out = np.zeros((n_rows, n_cols))
+    for i in range(n_rows):
+        for j in range(n_cols):
+            if zero_border and (i == n_rows - 1 or j == n_cols - 1):
+                continue
+            x = img if in_place else img.copy()
+            if in_place:
+                x = image
+            x[i * step:i * step + patch, j * step:j * step + patch] = fill if use_fill else 0.0
+            p = (predict(x[None])[0] if one_by_one else predict(np.stack([x]))[0])[c]
+            out[i, j] = sign * (p if occluded_only else base[c] - p)
+    return out.T if transpose else out
+
+
+def right_occlusion(*args):
+    return occlusion(*args)
+
+
+def test_q4_occlusion_reference_is_what_the_statement_says():
+    """The checker's reference, against a direct computation on a model whose drops are known in closed form."""
+    # a model whose class-1 probability is sigmoid(sum of the pixels): hiding a patch of ones by 0 lowers it
+    def predict(batch):
+        s = np.asarray(batch, dtype="float64").reshape(len(batch), -1).sum(1)
+        p1 = 1 / (1 + np.exp(-s / 10))
+        return np.stack([1 - p1, p1], axis=1)
+
+    image = np.zeros((6, 5, 2))
+    image[1:4, 1:3] = 1.0
+    ref = ex.occlusion_reference(predict, image, 1, 2, 2, 0.0)
+    assert ref.shape == (3, 2)
+    hidden = np.array([[1, 1], [2, 2], [0, 0]]) * 2        # ink pixels (x 2 channels) each patch hides
+    before = 1 / (1 + np.exp(-12 / 10))
+    np.testing.assert_allclose(ref, before - 1 / (1 + np.exp(-(12 - hidden) / 10)), atol=1e-12)
+    assert passes(ex.q4, right_occlusion)
+    assert passes(ex.q4, lambda *a: occlusion(*a, one_by_one=True))
+    assert passes(ex.q4, ex.occlusion_reference)
+
+
+def test_q4_each_typical_mistake_gets_its_own_diagnosis():
+    said = {
+        "sign is flipped": dict(sign=-1),
+        "probabilities of the occluded images": dict(occluded_only=True),
+        "minus the probabilities": dict(occluded_only=True, sign=-1),
+        "filled with 0, not with `fill`": dict(use_fill=False),
+        "moves by 1 pixel": dict(step=1),
+        "moves by `patch` pixels": "patch",
+        "class the model predicts": dict(predicted=True),
+        "rows and columns are swapped": dict(transpose=True),
+        "last positions are missing": dict(stop=1),
+        "hang over the border": dict(stop=2),
+        "last row and the last column": dict(zero_border=True),
+        "changed the image it was given": dict(in_place=True),
+    }
+    messages = set()
+    for words, mistake in said.items():
+        if mistake == "patch":
+            fn = lambda p, im, l, patch, s, f: occlusion(p, im, l, patch, s, f, step=patch)
+        else:
+            fn = lambda *a, m=mistake: occlusion(*a, **m)
+        msg = message(ex.q4, fn)
+        assert words in msg, (words, msg)
+        messages.add(msg)
+    assert len(messages) == len(said)
+
+
+def test_q4_other_wrong_answers_and_nonsense():
+    assert "entries are wrong" in message(ex.q4, lambda *a: right_occlusion(*a) + 0.01)
+    assert "one entry per patch position" in message(ex.q4, lambda *a: np.zeros((2, 2)))
+    assert "2-D" in message(ex.q4, lambda *a: right_occlusion(*a).ravel())
+    assert "add a batch axis" in message(ex.q4, lambda p, im, *a: p(np.asarray(im)) and None)
+    assert "raised TypeError" in message(ex.q4, lambda p, im: 0)
+    assert "NaN" in message(ex.q4, lambda *a: right_occlusion(*a) * np.nan)
+    assert "array of numbers" in message(ex.q4, lambda *a: "map")
+    assert "Expected a function" in message(ex.q4, right_occlusion(*ex._OCC_CASES[0]))
+    for bad in NONSENSE:
+        assert not passes(ex.q4, bad)
+    # no message gives a value of the right map away
+    for fn in [lambda *a: right_occlusion(*a) + 0.01, lambda *a: -right_occlusion(*a)]:
+        msg = message(ex.q4, fn)
+        assert not any(f"{v:.3f}" in msg for r in ex._OCC_RIGHT for v in r.ravel() if abs(v) > 1e-3)
+
+
+def _patch_sums(m):
+    return np.array([[m[i:i + 4, j:j + 4].sum() for j in (0, 2, 4)] for i in (0, 2, 4)])
+
+
+def test_q5_occlusion_vs_gradients():
+    from scipy.stats import pearsonr, spearmanr
+
+    c = int(ex.linear_model()(ex.IMAGE[None]).numpy().argmax()) if hasattr(ex.linear_model()(ex.IMAGE[None]), "numpy") \
+        else int(np.argmax(ex.linear_predict(ex.IMAGE[None])))
+    np.testing.assert_allclose(ex.linear_predict(ex.IMAGE[None]),
+                               np.asarray(ex.linear_model()(ex.IMAGE[None])), atol=1e-5)
+    occ = right_occlusion(ex.linear_predict, ex.IMAGE, c, 4, 2, 0.0)
+    w = ex.LINEAR_W[:, c].reshape(8, 8)
+    sal, gxi = _patch_sums(np.abs(w)), _patch_sums(w * ex.IMAGE[..., 0])
+    right = (spearmanr(occ.ravel(), sal.ravel())[0], spearmanr(occ.ravel(), gxi.ravel())[0])
+    assert right[1] > right[0] + 0.2                       # the lesson: occlusion follows gradient x input
+    assert passes(ex.q5, right) and passes(ex.q5, [np.float32(right[0]), right[1]])
+    assert "wrong order" in message(ex.q5, right[::-1])
+    pearson = (pearsonr(occ.ravel(), sal.ravel())[0], pearsonr(occ.ravel(), gxi.ravel())[0])
+    assert "Pearson" in message(ex.q5, pearson)
+    assert "wrong sign" in message(ex.q5, (-right[0], -right[1]))
+    occ3 = right_occlusion(ex.linear_predict, ex.IMAGE, 3, 4, 2, 0.0)
+    w3 = ex.LINEAR_W[:, 3].reshape(8, 8)
+    assert "class 3" in message(ex.q5, (spearmanr(occ3.ravel(), _patch_sums(np.abs(w3)).ravel())[0],
+                                        spearmanr(occ3.ravel(), _patch_sums(w3 * ex.IMAGE[..., 0]).ravel())[0]))
+    assert "kept the signs" in message(ex.q5, (spearmanr(occ.ravel(), _patch_sums(w).ravel())[0], right[1]))
+    occ_half = right_occlusion(ex.linear_predict, ex.IMAGE, c, 4, 2, 0.5)
+    assert "fill=0" in message(ex.q5, (spearmanr(occ_half.ravel(), sal.ravel())[0],
+                                       spearmanr(occ_half.ravel(), gxi.ravel())[0]))
+    assert "second number is not right" in message(ex.q5, (right[0], 0.1))
+    assert "first number is not right" in message(ex.q5, (0.1, right[1]))
+    assert "Not the two rank correlations" in message(ex.q5, (0.1, 0.2))
+    assert "between -1 and 1" in message(ex.q5, (1.5, 0.2))
+    assert "NaN" in message(ex.q5, (float("nan"), 0.2))
+    assert "one number" in message(ex.q5, ("a", 0.2))
+    for bad in NONSENSE + [(0.1, 0.2, 0.3), {"a": 1, "b": 2}]:
+        assert not passes(ex.q5, bad)
+    for wrong in [(0.1, 0.2), right[::-1], (right[0], 0.1)]:
+        msg = message(ex.q5, wrong)
+        assert f"{right[0]:.2f}" not in msg and f"{right[1]:.2f}" not in msg

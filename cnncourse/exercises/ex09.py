@@ -1,27 +1,30 @@
-"""Exercises of notebook 09, *Applications*: box IoU, the background trap, tight boxes, FCN input sizes.
+"""Exercises of notebook 09, *Applications*: the background trap, tight boxes, FCN input sizes, NMS, AP.
 
 In the notebook::
 
     from cnncourse.exercises import ex09 as ex
-    ex.q1.check(my_box_iou)        # a function (box_a, box_b) -> float
-    ex.q2.check(trap_scores)       # a tuple of 3 numbers computed on ex.TRAP_MASK
-    ex.q3.check(my_tight_box)      # a function (mask) -> (y_min, x_min, y_max, x_max) or None
-    ex.q4.check(valid_sides)       # a set of ints
+    ex.q1.check(trap_scores)            # a tuple of 3 numbers computed on ex.TRAP_MASK
+    ex.q2.check(my_tight_box)           # a function (mask) -> (y_min, x_min, y_max, x_max) or None
+    ex.q3.check(valid_sides)            # a set of ints
+    ex.q4.check(my_nms)                 # a function (boxes, scores, iou_threshold) -> list of indices
+    ex.q5.check(my_average_precision)   # a function (scores, is_true_positive, n_ground_truth) -> float
 
 Boxes are ``(y_min, x_min, y_max, x_max)`` in pixels with the max **exclusive**, as in
-:mod:`cnncourse.applications`.
+:mod:`cnncourse.applications`. The references of 09.4 and 09.5 are :func:`nms_reference` and
+:func:`average_precision_reference`.
 
->>> q1.evaluate(lambda a, b: 1.0)[1]  # doctest: +ELLIPSIS
-'...'
+>>> q4.evaluate(nms_reference)
+(True, 'Correct!')
 """
 from __future__ import annotations
 
 import numpy as np
 
 from cnncourse.applications import box_iou, mask_to_box
-from cnncourse.exercises import Exercise, FunctionProblem, expect_callable, to_float, try_call
+from cnncourse.exercises import Exercise, expect_callable, to_float, try_call
 
-__all__ = ["q1", "q2", "q3", "q4", "TRAP_MASK", "CANDIDATE_SIDES"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "TRAP_MASK", "CANDIDATE_SIDES", "nms_reference",
+           "average_precision_reference"]
 
 
 def _sentence(parts):
@@ -29,113 +32,7 @@ def _sentence(parts):
     return text[:1].upper() + text[1:] + "."
 
 
-# --------------------------------------------------------------------------- 09.1 box IoU
-
-_IOU_CASES = [
-    ((0, 0, 4, 4), (2, 2, 6, 6)),       # partial overlap
-    ((0, 0, 4, 4), (0, 0, 4, 4)),       # identical
-    ((0, 0, 2, 2), (5, 5, 8, 9)),       # far apart
-    ((0, 0, 4, 4), (4, 0, 8, 4)),       # touching edge
-    ((1, 1, 9, 9), (3, 3, 5, 5)),       # nested
-    ((0, 0, 10, 2), (0, 0, 2, 10)),     # a cross
-    ((2, 0, 5, 6), (0, 4, 3, 12)),      # corner overlap, boxes of different shapes
-]
-
-
-def _inclusive(a, b):
-    ay0, ax0, ay1, ax1 = a
-    by0, bx0, by1, bx1 = b
-    ih = max(0, min(ay1, by1) - max(ay0, by0) + 1)
-    iw = max(0, min(ax1, bx1) - max(ax0, bx0) + 1)
-    inter = ih * iw
-    area = lambda z: (z[2] - z[0] + 1) * (z[3] - z[1] + 1)
-    return inter / (area(a) + area(b) - inter)
-
-
-def _no_clamp(a, b):
-    ih = min(a[2], b[2]) - max(a[0], b[0])
-    iw = min(a[3], b[3]) - max(a[1], b[1])
-    inter = ih * iw
-    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
-    union = area(a) + area(b) - inter
-    return inter / union if union else 0.0
-
-
-def _union_without_subtracting(a, b):
-    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
-    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ih * iw
-    return inter / (area(a) + area(b))
-
-
-def _over_area_a(a, b):
-    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    return ih * iw / ((a[2] - a[0]) * (a[3] - a[1]))
-
-
-def _over_min_area(a, b):
-    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
-    return ih * iw / min(area(a), area(b))
-
-
-_IOU_MISTAKES = [
-    (_inclusive, "your boxes count the max row/column as inside (a +1 in the sizes); here the max "
-                 "is exclusive, like a slice: a box (0, 0, 4, 4) covers 4x4 pixels."),
-    (_no_clamp, "boxes that do not overlap must have intersection 0: a negative height or width "
-                "has to be clipped at 0 before multiplying."),
-    (_union_without_subtracting, "the union counts the overlap twice: area(a) + area(b) includes the "
-                                 "intersection once in each."),
-    (_over_area_a, "you divide by the area of the first box only; IoU divides by the union of both."),
-    (_over_min_area, "you divide by the smaller box's area (that is the 'overlap coefficient'); "
-                     "IoU divides by the union."),
-]
-
-
-def _iou_otherwise(call, got, results, **_):
-    if any(v < 0 or v > 1 for v in results):
-        return f"{call} returned {got:.4g}: an IoU lies between 0 and 1."
-    return (f"{call} returned {got:.4g}, which is wrong. Draw the two boxes on "
-            "squared paper and count the pixels of their intersection and of their union.")
-
-
-_IOU = FunctionProblem("my_box_iou", "(box_a, box_b) -> float", _IOU_CASES, box_iou, returns="number",
-                       same=lambda got, want: bool(np.isclose(got, want, atol=1e-6)), mistakes=_IOU_MISTAKES,
-                       said="{mistake}", otherwise=_iou_otherwise)
-
-
-def _check_iou(fn):
-    problem = _IOU(fn)
-    if problem is None:     # right on every case: and with the boxes swapped?
-        swapped, problem = _IOU.run(fn, [(b, a) for a, b in _IOU_CASES], _IOU.wants)
-        if problem is None and not np.allclose(swapped, _IOU.wants, atol=1e-6):
-            return "IoU is symmetric, but my_box_iou(b, a) differs from my_box_iou(a, b) on some boxes."
-    return problem
-
-
-q1 = Exercise(
-    key="09.1",
-    statement=("Write my_box_iou(box_a, box_b) for boxes (y_min, x_min, y_max, x_max) in pixels, max "
-               "exclusive, returning intersection area / union area (0 when they do not overlap)."),
-    checker=_check_iou,
-    hint=("The intersection is itself a box: its top is the larger of the two tops, its bottom the "
-          "smaller of the two bottoms. Its height may come out negative..."),
-    solution=(r"""def my_box_iou(a, b):
-    ih = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iw = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ih * iw
-    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
-    union = area(a) + area(b) - inter
-    return inter / union if union > 0 else 0.0"""),
-    expects="a function (box_a, box_b) -> float",
-    level=1,
-)
-
-
-# --------------------------------------------------------------------------- 09.2 the background trap
+# --------------------------------------------------------------------------- 09.1 the background trap
 
 #: A 10x10 segmentation mask: 0 is background, 8 marks the pixels of a digit (class 1 + 7).
 TRAP_MASK = np.zeros((10, 10), dtype="int64")
@@ -188,8 +85,8 @@ def _check_trap(answer):
     return None if not problems else _sentence(problems)
 
 
-q2 = Exercise(
-    key="09.2",
+q1 = Exercise(
+    key="09.1",
     statement=("On ex.TRAP_MASK (0 = background, 8 = digit), compute (a) the pixel accuracy of a model "
                "that predicts background everywhere, (b) that prediction's IoU for the digit class, "
                "(c) the digit's IoU when the model predicts every pixel of the digit's tight bounding "
@@ -208,7 +105,7 @@ trap_scores = ((ex.TRAP_MASK == 0).mean(), 0.0,
 )
 
 
-# --------------------------------------------------------------------------- 09.3 tight box
+# --------------------------------------------------------------------------- 09.2 tight box
 
 def _tight_cases():
     cases = []
@@ -253,8 +150,8 @@ def _check_tight(fn):
             "(try np.flatnonzero(mask.any(axis=1)))." )
 
 
-q3 = Exercise(
-    key="09.3",
+q2 = Exercise(
+    key="09.2",
     statement=("Write my_tight_box(mask): the smallest box (y_min, x_min, y_max, x_max), max exclusive, "
                "holding every non-zero pixel of a 2-D mask, or None when the mask is empty. This is how "
                "a segmentation mask gives a box for free."),
@@ -272,9 +169,9 @@ q3 = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 09.4 FCN input sides
+# --------------------------------------------------------------------------- 09.3 FCN input sides
 
-#: Canvas sides offered in 09.4.
+#: Canvas sides offered in 09.3.
 CANDIDATE_SIDES = (40, 50, 60, 64, 72, 84, 100, 120)
 _VALID = {s for s in CANDIDATE_SIDES if s % 8 == 0}
 
@@ -310,8 +207,8 @@ def _check_sides(answer):
     return _sentence(parts)
 
 
-q4 = Exercise(
-    key="09.4",
+q3 = Exercise(
+    key="09.3",
     statement=("The segmentation network has no Dense layer, so it takes canvases of other sizes. Which "
                "square sides in ex.CANDIDATE_SIDES can it take without a shape error at a skip "
                "connection? Answer a set of ints (check your answer by running `segmenter` on zeros)."),
@@ -327,4 +224,310 @@ for side in ex.CANDIDATE_SIDES:
         pass""",
     expects="a set of ints",
     level=2,
+)
+
+
+# --------------------------------------------------------------------------- 09.4 non-maximum suppression
+
+def _as_boxes(boxes):
+    return np.asarray(boxes, dtype="float64").reshape(-1, 4)
+
+
+def _overlap(a, b, kind="iou"):
+    ih = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iw = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ih * iw
+    area = lambda z: (z[2] - z[0]) * (z[3] - z[1])
+    if kind == "smaller":
+        return inter / min(area(a), area(b))
+    union = area(a) + area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _nms(boxes, scores, iou_threshold, *, order="score", against="kept", suppress=np.greater, kind="iou",
+         ties="first", report="indices"):
+    """Greedy NMS (the reference) and its typical variants (the mistakes of 09.4).
+
+    ``order``: "score" (descending), "index" (as given) or "ascending"; ``against``: "kept" (the boxes kept so
+    far) or "all" (every box of higher score, kept or not); ``suppress(iou, threshold)``: when a box goes;
+    ``ties``: "first" (lower index first among equal scores) or "last"; ``report``: "indices", "positions"
+    (positions in the sorted order) or "sorted" (the kept indices in increasing order).
+    """
+    boxes, scores = _as_boxes(boxes), np.asarray(scores, dtype="float64").reshape(-1)
+    n = len(scores)
+    if order == "index":
+        ranking = list(range(n))
+    else:
+        key = -scores if order == "score" else scores
+        ranking = list(np.lexsort((np.arange(n) if ties == "first" else -np.arange(n), key)))
+    keep = []
+    for pos, i in enumerate(ranking):
+        rivals = keep if against == "kept" else ranking[:pos]
+        if not any(suppress(_overlap(boxes[i], boxes[k], kind), iou_threshold) for k in rivals):
+            keep.append(int(i))
+    if report == "positions":
+        return [ranking.index(i) for i in keep]
+    return sorted(keep) if report == "sorted" else keep
+
+
+def nms_reference(boxes, scores, iou_threshold):
+    """Indices of the boxes greedy non-maximum suppression keeps, in descending score order (equal scores:
+    lower index first); a box goes when its IoU with a box kept before it is *greater than* the threshold."""
+    return _nms(boxes, scores, iou_threshold)
+
+
+def _case(boxes, scores, threshold):
+    return np.array(boxes, dtype="float64").reshape(-1, 4), np.array(scores, dtype="float64"), threshold
+
+
+_NMS_CASES = [
+    # a chain: 1 suppresses 2, 2 would suppress 0, but 2 is gone; the indices are not in score order
+    _case([(0, 8, 10, 18), (0, 0, 10, 10), (0, 4, 10, 14)], [0.7, 0.9, 0.8], 0.3),
+    # IoU exactly at the threshold (8 / 16 = 0.5) stays; a far box in between
+    _case([(0, 0, 4, 4), (0, 0, 4, 2), (10, 10, 12, 12)], [0.6, 0.9, 0.8], 0.5),
+    # equal scores: the lower index goes first, and it suppresses the other
+    _case([(0, 0, 10, 10), (0, 1, 10, 11), (20, 20, 25, 25)], [0.7, 0.7, 0.4], 0.5),
+    # a small box inside a big one: IoU 25 / 400, far below the threshold, although it lies entirely inside
+    _case([(0, 0, 20, 20), (5, 5, 10, 10), (30, 0, 34, 4), (31, 0, 35, 4)], [0.6, 0.9, 0.5, 0.55], 0.5),
+    # a crowd of boxes around two objects
+    _case([(2, 2, 12, 12), (3, 2, 13, 12), (2, 3, 12, 14), (20, 20, 30, 28), (21, 19, 31, 29),
+           (0, 0, 12, 12), (22, 22, 30, 30), (40, 40, 44, 44)],
+          [0.55, 0.92, 0.61, 0.88, 0.47, 0.33, 0.71, 0.2], 0.45),
+    _case([(1, 1, 5, 5)], [0.3], 0.5),                       # one box
+    _case(np.zeros((0, 4)), [], 0.5),                         # no boxes
+]
+_NMS_RIGHT = [nms_reference(*case) for case in _NMS_CASES]
+_NMS_MISTAKES = [(variant, message, [_nms(*case, **variant) for case in _NMS_CASES]) for variant, message in [
+    (dict(order="index"), "the boxes are taken in the order given, not by decreasing score: NMS visits the "
+                          "highest-scoring box first."),
+    (dict(order="ascending"), "the boxes are taken by *increasing* score: the highest score must go first."),
+    (dict(report="sorted"), "the right boxes, but the indices are sorted by index; return them in decreasing "
+                            "score order (the order in which NMS keeps them)."),
+    (dict(report="positions"), "those are positions in the score-sorted order; return the indices of the boxes "
+                               "in the arrays given (order[k], not k)."),
+    (dict(suppress=np.greater_equal), "a box whose IoU is exactly the threshold is suppressed; the rule is IoU "
+                                      "> iou_threshold (strictly greater)."),
+    (dict(against="all"), "a box was suppressed by a box that had itself been suppressed: compare each box with "
+                          "the boxes *kept* so far only."),
+    (dict(kind="smaller"), "the overlap is measured as intersection / smaller area: a small box inside a big "
+                           "one is suppressed, though their IoU is small. Use IoU."),
+    (dict(ties="last"), "with equal scores the higher index went first (np.argsort(scores)[::-1] reverses ties); "
+                        "the statement asks lower index first: np.argsort(-scores, kind='stable')."),
+    (dict(suppress=np.less_equal), "you kept the boxes that overlap and suppressed those that do not: a box goes "
+                                   "when its IoU with a kept box is *greater* than the threshold."),
+]]
+
+
+def _nms_label(case):
+    return f"my_nms(<{len(case[1])} boxes>, scores, iou_threshold={case[2]})"
+
+
+def _read_indices(got, call, n):
+    """``(list of ints, None)`` or ``(None, message)``."""
+    if got is None:
+        return None, f"{call} returned None; it should return a list of indices (an empty list when nothing is kept)."
+    if isinstance(got, (str, bytes, dict, set)):
+        return None, f"{call} returned a {type(got).__name__}; it should return a list of indices, in order."
+    try:
+        arr = np.asarray(got)
+    except Exception:
+        return None, f"{call} returned {type(got).__name__}; it should return a list of indices."
+    if arr.dtype == bool and arr.ndim == 1 and len(arr) == n and n > 0:
+        return None, (f"{call} returned a mask of {n} booleans; return the *indices* of the kept boxes, in "
+                      "decreasing score order (np.flatnonzero loses that order).")
+    if arr.ndim == 2 and arr.shape[1:] == (4,):
+        return None, f"{call} returned the kept boxes themselves; return their indices (a list of ints)."
+    if arr.ndim != 1 and arr.size > 0:
+        return None, f"{call} returned an array of shape {arr.shape}; it should return a flat list of indices."
+    values = arr.reshape(-1)
+    if values.size and (values.dtype.kind not in "iuf" or np.any(values != np.round(values))):
+        return None, f"{call} returned {got!r:.60}; it should return whole numbers (indices of boxes)."
+    values = [int(v) for v in values]
+    if any(v < 0 or v >= n for v in values):
+        return None, f"{call} returned {values}: an index is not one of the {n} boxes (0 to {n - 1})."
+    if len(set(values)) != len(values):
+        return None, f"{call} returned {values}: a box is kept twice."
+    return values, None
+
+
+def _check_nms(fn):
+    problem = expect_callable(fn, "my_nms(boxes, scores, iou_threshold) -> list of indices")
+    if problem:
+        return problem
+    results = []
+    for case in _NMS_CASES:
+        call = _nms_label(case)
+        boxes, scores = case[0].copy(), case[1].copy()
+        got, problem = try_call(fn, (boxes, scores, case[2]), call)
+        if problem:
+            return problem + (" With no boxes it should return an empty list." if len(scores) == 0 else "")
+        if not (np.array_equal(boxes, case[0]) and np.array_equal(scores, case[1])):
+            return f"{call} changed the boxes or the scores it was given: work on copies."
+        values, problem = _read_indices(got, call, len(scores))
+        if problem:
+            return problem
+        results.append(values)
+    wrong = [k for k, (got, want) in enumerate(zip(results, _NMS_RIGHT)) if got != want]
+    if not wrong:
+        return None
+    call = f"{_nms_label(_NMS_CASES[wrong[0]])} returned {results[wrong[0]]}"
+    for _, message, values in _NMS_MISTAKES:
+        if all(got == v for got, v in zip(results, values)):
+            return f"{call}: {message}"
+    k = wrong[0]
+    got, want = results[k], _NMS_RIGHT[k]
+    if set(got) == set(want):
+        return f"{call}: the right boxes in the wrong order; return them in decreasing score order."
+    if set(want) < set(got):
+        return f"{call}: a box that overlaps a higher-scoring kept box by more than the threshold was kept."
+    if set(got) < set(want):
+        return f"{call}: a box was suppressed that no kept box overlaps by more than the threshold."
+    return (f"{call}, which is not what greedy NMS keeps: visit the boxes by decreasing score, keep a box unless "
+            "its IoU with a box already kept is greater than iou_threshold.")
+
+
+q4 = Exercise(
+    key="09.4",
+    statement=("Write my_nms(boxes, scores, iou_threshold): boxes is an (n, 4) array of (y_min, x_min, y_max, x_max), "
+               "scores an (n,) array. Visit the boxes by decreasing score (equal scores: lower index first); keep a "
+               "box unless its IoU with a box kept before it is greater than iou_threshold. Return the list of the "
+               "kept boxes' indices, in the order they were kept (an empty list for no boxes)."),
+    checker=_check_nms,
+    hint=("order = np.argsort(-scores, kind='stable') gives the visiting order; keep a list `kept`, and for each "
+          "index in order test apps.box_iou(boxes[i], boxes[k]) against every k already in `kept`."),
+    solution=r"""def my_nms(boxes, scores, iou_threshold):
+    kept = []
+    for i in np.argsort(-np.asarray(scores), kind="stable"):
+        if all(apps.box_iou(boxes[i], boxes[k]) <= iou_threshold for k in kept):
+            kept.append(int(i))
+    return kept
+
+# three boxes on one digit and one elsewhere: NMS keeps one box per object
+nms_boxes = np.array([(10, 10, 30, 28), (11, 9, 31, 29), (9, 11, 29, 30), (40, 40, 60, 58)])
+nms_scores = np.array([0.81, 0.93, 0.64, 0.77])
+print("kept:", my_nms(nms_boxes, nms_scores, 0.5))""",
+    expects="a function my_nms(boxes, scores, iou_threshold) -> list of indices",
+    level=2,
+)
+
+
+# --------------------------------------------------------------------------- 09.5 average precision
+
+def _average_precision(scores, is_true_positive, n_ground_truth, *, sort="descending", envelope=True,
+                       recall_over="ground_truth", points="all"):
+    """All-point interpolated AP (the reference) and its typical variants (the mistakes of 09.5)."""
+    scores = np.asarray(scores, dtype="float64").reshape(-1)
+    tp = np.asarray(is_true_positive, dtype="float64").reshape(-1)
+    if sort != "none":
+        order = np.argsort(-scores if sort == "descending" else scores, kind="stable")
+        tp = tp[order]
+    if len(tp) == 0:
+        return 0.0
+    hits = np.cumsum(tp)
+    precision = hits / np.arange(1, len(tp) + 1)
+    total = {"ground_truth": n_ground_truth, "detections": len(tp), "hits": max(hits[-1], 1.0)}[recall_over]
+    recall = hits / total
+    if envelope:
+        precision = np.maximum.accumulate(precision[::-1])[::-1]
+    if points == "11":
+        return float(np.mean([precision[recall >= r].max() if np.any(recall >= r) else 0.0
+                              for r in np.linspace(0, 1, 11)]))
+    steps = np.diff(np.concatenate([[0.0], recall]))
+    return float(np.sum(steps * precision))
+
+
+def average_precision_reference(scores, is_true_positive, n_ground_truth):
+    """All-point interpolated average precision (PASCAL VOC 2010+): the area under the precision envelope."""
+    return _average_precision(scores, is_true_positive, n_ground_truth)
+
+
+_AP_CASES = [
+    ([0.9, 0.8, 0.7, 0.6, 0.5], [True, False, True, True, False], 4),
+    ([0.3, 0.95, 0.6, 0.8, 0.1, 0.7], [True, True, False, False, True, True], 5),
+    ([0.91, 0.85, 0.8, 0.62, 0.6, 0.55, 0.5, 0.41, 0.33, 0.3, 0.22, 0.1],
+     [True, False, False, True, True, False, True, False, False, True, False, True], 8),
+    ([0.2, 0.7, 0.4, 0.9, 0.55], [False, True, False, True, True], 3),
+    ([0.5, 0.4], [False, False], 2),
+    ([0.9, 0.8], [True, True], 2),
+    ([], [], 3),
+]
+_AP_RIGHT = [average_precision_reference(*case) for case in _AP_CASES]
+_AP_MISTAKES = [(message, [_average_precision(*case, **variant) for case in _AP_CASES]) for variant, message in [
+    (dict(envelope=False), "no interpolation: each precision must first be replaced by the largest precision at "
+                           "the same or a higher recall (the envelope), then summed over the recall steps."),
+    (dict(recall_over="detections"), "recall divides by the number of detections; it divides by n_ground_truth "
+                                     "(the objects missed by every detection count too)."),
+    (dict(recall_over="hits", envelope=False), "that is the mean precision at the true positives found, divided by "
+                                               "their number; AP divides the recall by n_ground_truth, so missed "
+                                               "objects lower it."),
+    (dict(recall_over="hits"), "recall divides by the number of true positives found; it divides by "
+                               "n_ground_truth, so missed objects lower AP."),
+    (dict(sort="none"), "the detections are taken in the order given; sort them by decreasing score first."),
+    (dict(sort="ascending"), "the detections are sorted by increasing score; the most confident must come first."),
+    (dict(points="11"), "that is the 11-point interpolation (PASCAL VOC 2007); the exercise asks for all-point "
+                        "interpolation: sum the envelope over every recall step."),
+]]
+
+
+def _ap_label(case):
+    return f"my_average_precision(<{len(case[0])} scores>, is_true_positive, n_ground_truth={case[2]})"
+
+
+def _check_ap(fn):
+    problem = expect_callable(fn, "my_average_precision(scores, is_true_positive, n_ground_truth) -> float")
+    if problem:
+        return problem
+    results = []
+    for scores, tp, n_gt in _AP_CASES:
+        call = _ap_label((scores, tp, n_gt))
+        got, problem = try_call(fn, (np.array(scores, dtype="float64"), np.array(tp, dtype=bool), n_gt), call)
+        if problem:
+            return problem + (" With no detections AP is 0." if not scores else "")
+        value = to_float(got)
+        if value is None:
+            return f"{call} returned {got!r:.60}; it should return one number."
+        if not np.isfinite(value):
+            return f"{call} returned {value}: NaN or infinite. A division by 0 (no detections?) hiding in it?"
+        results.append(value)
+    same = lambda a, b: abs(a - b) <= 1e-6
+    wrong = [k for k, (got, want) in enumerate(zip(results, _AP_RIGHT)) if not same(got, want)]
+    if not wrong:
+        return None
+    call = f"{_ap_label(_AP_CASES[wrong[0]])} returned {results[wrong[0]]:.4g}"
+    if any(v < -1e-9 or v > 1 + 1e-9 for v in results):
+        bad = next(v for v in results if v < -1e-9 or v > 1 + 1e-9)
+        return f"One call returned {bad:.4g}: an average precision lies between 0 and 1."
+    for message, values in _AP_MISTAKES:
+        if all(same(got, v) for got, v in zip(results, values)):
+            return f"{call}: {message}"
+    return (f"{call}, which is wrong. Sort by decreasing score, cumulate true and false positives, precision = "
+            "TP / (TP + FP), recall = TP / n_ground_truth, take the envelope, sum (recall step) x precision.")
+
+
+q5 = Exercise(
+    key="09.5",
+    statement=("Write my_average_precision(scores, is_true_positive, n_ground_truth): the detections of one class on "
+               "a test set, already matched (is_true_positive[k] says whether detection k found a true object), "
+               "and the number of true objects (at least 1). Sort the detections by decreasing score; after the "
+               "k-th, precision_k = TP_k / k and recall_k = TP_k / n_ground_truth; replace each precision by the "
+               "largest precision at the same or a higher recall (the envelope); return the sum over k of "
+               "(recall_k - recall_(k-1)) x envelope_k, with recall_0 = 0 (all-point AP, PASCAL VOC 2010+ and "
+               "COCO at one IoU threshold). No detections: 0."),
+    checker=_check_ap,
+    hint=("np.cumsum of the sorted is_true_positive gives TP_k; np.maximum.accumulate on the reversed precisions "
+          "(then reversed back) gives the envelope; np.diff of recall with a 0 in front gives the steps."),
+    solution=r"""def my_average_precision(scores, is_true_positive, n_ground_truth):
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    hits = np.cumsum(np.asarray(is_true_positive, dtype=float)[order])
+    if hits.size == 0:
+        return 0.0
+    precision = hits / np.arange(1, hits.size + 1)
+    recall = hits / n_ground_truth
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    return float(np.sum(np.diff(np.concatenate([[0.0], recall])) * envelope))
+
+# 6 detections of one class, 4 true objects: AP rewards finding them all, with the confident ones right
+print(f"AP = {my_average_precision([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1, 1, 0, 1, 0, 0], 4):.3f}")""",
+    expects="a function my_average_precision(scores, is_true_positive, n_ground_truth) -> float",
+    level=3,
 )
