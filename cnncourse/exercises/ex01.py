@@ -1,127 +1,119 @@
-"""Exercises of notebook 01, *Why ConvNets*: counting parameters, shifting images, building invariance.
+"""Exercises of notebook 01, *Why ConvNets*: where parameters grow, shifting images, invariance, equivariance.
+
+- ``q1`` (01.1, ★): ``conv_net_params(side, head)``, the parameters of section 2's ConvNet at any image
+  size, with a Flatten or a global-pooling head (the conv trunk does not grow; a Flatten head does).
+- ``q2`` (01.2, ★★): ``shift_image(image, dx, dy)``, a shift without wrap-around (``data.shift_images``).
+- ``q3`` (01.3, ★★): ``invariant_net``, an untrained Keras model exactly invariant to small shifts.
+- ``q4`` (01.4, ★★★): ``shift_period(f, x, margin)``, measured: the smallest shift of the input that moves a
+  network's feature maps by one position (1 for a conv layer, its total stride for a strided trunk, None when
+  it is not equivariant), tried on small NumPy networks whose periods the checker knows.
 
 In the notebook::
 
     from cnncourse.exercises import ex01 as ex
-    ex.q1.check(dense_params)        # a function (height, width, channels, units) -> int
-    ex.q2.check(conv_params)         # a function (height, width, channels, kernel_size, filters) -> int
-    ex.q3.check(shift_image)         # a function (image, dx, dy) -> array of image's shape
-    ex.q4.check(invariant_net)       # a Keras model, input (32, 32, 1), 10 outputs
+    ex.q1.check(conv_net_params)     # a function (side, head) -> int
+    ex.q2.check(shift_image)         # a function (image, dx, dy) -> array of image's shape
+    ex.q3.check(invariant_net)       # a Keras model, input (32, 32, 1), 10 outputs
+    ex.q4.check(shift_period)        # a function (f, x, margin=0) -> int or None
 
 Each checker returns ``None`` when the answer is right, or a message saying what is
 wrong without giving the answer away.
 
->>> q1.evaluate(lambda h, w, c, units: h * w * c * units)[1]  # doctest: +ELLIPSIS
-'...forgot the biases...'
+>>> no_pooling = lambda side, head: 23_296 + ((side * side if head == "flatten" else 1) * 64 + 1) * 10
+>>> q1.evaluate(no_pooling)[1]  # doctest: +ELLIPSIS
+"conv_net_params(32, 'flatten') returned 678,666: the two MaxPooling2D(2) layers shrink the feature map..."
 """
 from __future__ import annotations
 
 import numpy as np
 
+from cnncourse import ops
 from cnncourse.data import shift_images
-from cnncourse.exercises import Exercise, FunctionProblem, expect_callable, try_call
+from cnncourse.exercises import Exercise, FunctionProblem, expect_callable, expect_int, try_call
 
-__all__ = ["q1", "q2", "q3", "q4"]
+__all__ = ["q1", "q2", "q3", "q4", "period_images"]
 
 
-# --------------------------------------------------------------------------- 01.1 dense
+# --------------------------------------------------------------------------- 01.1 parameters of the conv nets
 
-_DENSE_CASES = [(28, 28, 1, 10), (224, 224, 3, 1024), (32, 32, 3, 100), (5, 7, 2, 3), (1, 1, 1, 1)]
+class _Quoted(str):
+    """A str that shows its quotes in a message: ``conv_net_params(32, 'global')``, as one would call it."""
 
-_DENSE_MISTAKES = [
-    (lambda h, w, c, u: h * w * c * u,
-     "that counts the weights only; you forgot the biases (how many does a Dense layer have?)."),
-    (lambda h, w, c, u: h * w * c * u + 1, "a Dense layer has one bias per unit, not one for the whole layer."),
-    (lambda h, w, c, u: h * w * c * (u + 1), "the biases belong to the units (outputs), not to the inputs."),
-    (lambda h, w, c, u: (h * w + 1) * u,
-     "you left out the channels. Every channel of every pixel is a separate input number."),
-    (lambda h, w, c, u: h * w * u, "you left out the channels and the biases."),
-    (lambda h, w, c, u: (h + w + c) * u + u, "the input numbers must be multiplied, not added, to count them."),
-    (lambda h, w, c, u: (h + w + c + 1) * u, "the input numbers must be multiplied, not added, to count them."),
+    def __str__(self):
+        return str.__repr__(self)
+
+
+_HEADS = (_Quoted("flatten"), _Quoted("global"))
+# (side, head): even and odd sides (the 2x2 poolings round down), small and large, both heads
+_NET_CASES = [(side, head) for side in (32, 28, 64, 30, 17, 1000) for head in _HEADS]
+_TRUNK = 160 + 4_640 + 18_496          # 3x3 convs 1 -> 16 -> 32 -> 64 channels, biases included
+
+
+def _ceil_half(n):
+    return -(-n // 2)
+
+
+def _net_params(side, head, pooled=lambda side: side // 2 // 2, trunk=_TRUNK, dense_bias=10):
+    """The parameters of section 2's conv_net on (side, side, 1) images, and variants of its mistakes."""
+    features = 64 if head == "global" else pooled(side) ** 2 * 64
+    return trunk + features * 10 + dense_bias
+
+
+_NET_MISTAKES = [
+    (lambda side, head: _net_params(side, "flatten"),
+     "GlobalMaxPooling2D keeps one number per feature map, wherever it was: the Dense layer after it "
+     "sees 64 numbers at every image size."),
+    (lambda side, head: _net_params(side, head, pooled=lambda s: s),
+     "the two MaxPooling2D(2) layers shrink the feature map before Flatten: the map it flattens is "
+     "smaller than the image."),
+    (lambda side, head: _net_params(side, head, pooled=lambda s: s // 2),
+     "there are two MaxPooling2D(2) layers in the trunk, not one."),
+    (lambda side, head: _net_params(side, head, pooled=lambda s: _ceil_half(_ceil_half(s))),
+     "right for sides divisible by 4, wrong for the others: MaxPooling2D(2) drops a last odd row and "
+     "column (it rounds down), like a convolution without padding."),
+    (lambda side, head: _net_params(side, head, trunk=_TRUNK - 112),
+     "the conv layers' biases are missing: one per filter."),
+    (lambda side, head: _net_params(side, head, dense_bias=0), "the Dense layer's 10 biases are missing."),
+    (lambda side, head: _net_params(side, head, trunk=160 + 320 + 640),
+     "each 3x3 kernel spans every channel of the layer before it (16, then 32), not one channel."),
+    (lambda side, head: _net_params(side, "global"),
+     "Flatten keeps every position of the last feature map, so the Dense layer after it has a weight "
+     "per position, channel and class: that grows with the image."),
 ]
 
 
-_check_dense = FunctionProblem(
-    "dense_params", "dense_params(height, width, channels, units)", _DENSE_CASES,
-    lambda h, w, c, u: (h * w * c + 1) * u, mistakes=_DENSE_MISTAKES,
-    otherwise="{call} returned {got:,}, which is not the number of parameters of Flatten + Dense({case[3]}) "
-              "on a {case[0]}x{case[1]}x{case[2]} input. Compare with Keras: build that model and call count_params().")
+_check_net = FunctionProblem(
+    "conv_net_params", "conv_net_params(side, head)", _NET_CASES, _net_params, mistakes=_NET_MISTAKES,
+    otherwise="{call} returned {got:,}, which is not the parameter count of conv_net with that head on "
+              "{case[0]}x{case[0]}x1 images ({wrong} of {total} cases are wrong). Count layer by layer, "
+              "and compare one case with Keras: build the model and call count_params().")
 
 
 q1 = Exercise(
     "01.1",
-    "Write dense_params(height, width, channels, units): the number of parameters of "
-    "Flatten() + Dense(units) on an input image of shape (height, width, channels).",
-    _check_dense,
-    hint="Flatten turns the image into one long vector. Each unit of the Dense layer has one weight "
-         "per number of that vector, and something else besides.",
-    solution=r"""def dense_params(height, width, channels, units):
-    n_inputs = height * width * channels      # Flatten makes one long vector
-    return (n_inputs + 1) * units             # a weight per input and one bias, for every unit""",
-    expects="a function dense_params(height, width, channels, units) returning an int",
+    "Write conv_net_params(side, head): the number of parameters of section 2's conv_net on images of "
+    "shape (side, side, 1), with head 'flatten' (Flatten) or 'global' (GlobalMaxPooling2D).",
+    _check_net,
+    hint="Count layer by layer. A Conv2D layer has (3*3*in_channels + 1)*filters, whatever the image size. "
+         "The head decides how many numbers reach Dense(10): work out the side of the feature map after "
+         "each MaxPooling2D(2) (it rounds down).",
+    solution=r"""def conv_net_params(side, head):
+    trunk = (3 * 3 * 1 + 1) * 16 + (3 * 3 * 16 + 1) * 32 + (3 * 3 * 32 + 1) * 64   # any image size
+    if head == "global":
+        features = 64                            # one number per feature map
+    else:
+        features = (side // 2 // 2) ** 2 * 64    # two 2x2 poolings (rounding down), then Flatten
+    return trunk + (features + 1) * 10
+
+for side in (28, 32, 224, 1000):
+    print(f"{side:>4} x {side:<4} flatten head {conv_net_params(side, 'flatten'):>12,}"
+          f"   global head {conv_net_params(side, 'global'):>7,}")""",
+    expects="a function conv_net_params(side, head) returning an int",
     level=1,
 )
 
 
-# --------------------------------------------------------------------------- 01.2 conv
-
-_CONV_CASES = [(28, 28, 1, 3, 32), (224, 224, 3, 3, 64), (32, 32, 16, 5, 8), (9, 13, 2, 1, 7), (64, 48, 3, 7, 1)]
-
-
-_CONV_MISTAKES = [
-    (lambda h, w, c, k, f: k * k * c * f, "the kernels are counted, but you forgot the biases."),
-    (lambda h, w, c, k, f: k * k * c * f + 1, "a Conv2D layer has one bias per filter, not one for the layer."),
-    (lambda h, w, c, k, f: k * k * c * f + c,
-     "the biases belong to the filters (output channels), not to the input channels."),
-    (lambda h, w, c, k, f: k * k * f + f,
-     "a kernel reaches through every input channel, so it has kernel_size x kernel_size weights per input channel."),
-    (lambda h, w, c, k, f: k * k * f,
-     "a kernel reaches through every input channel (kernel_size x kernel_size weights per input channel), "
-     "and there are biases too."),
-    (lambda h, w, c, k, f: k * c * f + f, "a kernel_size x kernel_size kernel is a square, not a line of weights."),
-    (lambda h, w, c, k, f: k * c * f, "a kernel_size x kernel_size kernel is a square, not a line of weights."),
-]
-
-
-def _size_free(problem, fn, results):
-    """The same layer on images of other sizes: does the count move?"""
-    base = [(case, got) for case, got in zip(problem.cases[:3], results) for _ in range(2)]
-    resized = [(hh, ww, c, k, f) for h, w, c, k, f in problem.cases[:3] for hh, ww in ((2 * h, 2 * w), (h + 1, w + 3))]
-    others, message = problem.run(fn, resized)
-    if message:
-        return message
-    for ((h, w, c, k, f), got), (hh, ww, *_), other in zip(base, resized, others):
-        if other != got:
-            return (f"Your count changes with the image size: conv_params({h}, {w}, {c}, {k}, {f}) = "
-                    f"{got:,} but conv_params({hh}, {ww}, {c}, {k}, {f}) = {other:,}. "
-                    "Which of a Conv2D layer's weights would need to know how big the image is?")
-    return None
-
-
-_check_conv = FunctionProblem(
-    "conv_params", "conv_params(height, width, channels, kernel_size, filters)", _CONV_CASES,
-    lambda h, w, c, k, f: k * k * c * f + f, mistakes=_CONV_MISTAKES, also=_size_free,
-    otherwise="{call} returned {got:,}, which is not the number of parameters of Conv2D({case[4]}, {case[3]}) "
-              "on a {case[0]}x{case[1]}x{case[2]} input. Compare with Keras: build that model and call count_params().")
-
-
-q2 = Exercise(
-    "01.2",
-    "Write conv_params(height, width, channels, kernel_size, filters): the number of parameters of "
-    "Conv2D(filters, kernel_size) on an input image of shape (height, width, channels).",
-    _check_conv,
-    hint="One filter is a small block of weights that slides over the image: how many numbers does it "
-         "look at in one position? Then count the filters, and what each filter adds after its sum.",
-    solution=r"""def conv_params(height, width, channels, kernel_size, filters):
-    # one kernel_size x kernel_size x channels kernel and one bias per filter;
-    # height and width do not appear: the same kernels slide over every position
-    return (kernel_size * kernel_size * channels + 1) * filters""",
-    expects="a function conv_params(height, width, channels, kernel_size, filters) returning an int",
-    level=1,
-)
-
-
-# --------------------------------------------------------------------------- 01.3 shift
+# --------------------------------------------------------------------------- 01.2 shift
 
 _SHIFT_CASES = [(0, 0), (1, 0), (0, 1), (2, 3), (3, 2), (-1, 0), (0, -2), (-3, 1), (2, -4), (-5, -6), (6, 0), (0, 8)]
 
@@ -181,8 +173,8 @@ def _check_shift(fn):
     return None
 
 
-q3 = Exercise(
-    "01.3",
+q2 = Exercise(
+    "01.2",
     "Write shift_image(image, dx, dy) for a 2-D array image of shape (height, width): move it dx "
     "pixels right and dy pixels down (negative: left / up), without wrap-around: what leaves the frame "
     "is lost, what enters is 0. Return a new array of the same shape.",
@@ -200,7 +192,7 @@ q3 = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- 01.4 invariance
+# --------------------------------------------------------------------------- 01.3 invariance
 
 _INVARIANCE_SHIFTS = [(1, 0), (0, 1), (-1, 0), (0, -1), (2, 0), (0, -2), (1, 1), (-3, 2), (3, -3)]
 _TOL = 1e-4
@@ -280,8 +272,8 @@ def _check_invariant(model):
             "care where things are.")
 
 
-q4 = Exercise(
-    "01.4",
+q3 = Exercise(
+    "01.3",
     "Build invariant_net, an untrained Keras model with input (32, 32, 1), at least two Conv2D layers "
     "and 10 outputs, whose output does not change at all (up to rounding) when a digit in the middle "
     "of the image moves by 1, 2 or 3 pixels in any direction.",
@@ -298,4 +290,141 @@ q4 = Exercise(
 ])""",
     expects="a Keras model with input shape (32, 32, 1) and output shape (10,)",
     level=2,
+)
+
+
+# --------------------------------------------------------------------------- 01.4 shift period
+
+def _rng_kernels(seed, c_in, c_out, f=3):
+    return np.random.default_rng(seed).normal(size=(f, f, c_in, c_out)) / f
+
+
+_K1, _K2, _K3 = _rng_kernels(11, 1, 4), _rng_kernels(12, 4, 4), _rng_kernels(13, 4, 4)
+
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+def _conv(x, k, stride=1):
+    return _relu(ops.conv2d_fast(x, k, stride=stride, padding="same"))
+
+
+# Feature extractors without biases: black stays black, so on images with a wide black frame the
+# equivariant ones are exactly equivariant over the whole map (no border effect to step around).
+_PERIOD_NETS = {
+    "one 3x3 conv layer": (lambda x: _conv(x, _K1), 1),
+    "conv + 2x2 max pooling": (lambda x: ops.max_pool2d(_conv(x, _K1)), 2),
+    "two conv layers, the second with strides=2": (lambda x: _conv(_conv(x, _K1), _K2, stride=2), 2),
+    "conv, pool, conv, pool (section 2's trunk)": (
+        lambda x: _conv(ops.max_pool2d(_conv(ops.max_pool2d(_conv(x, _K1)), _K2)), _K3), 4),
+    "three conv + pool stages": (
+        lambda x: ops.max_pool2d(_conv(ops.max_pool2d(_conv(ops.max_pool2d(_conv(x, _K1)), _K2)), _K3)), 8),
+    "a conv layer whose output is weighted by its column": (
+        lambda x: _conv(x, _K1) * np.arange(1.0, x.shape[2] + 1)[None, None, :, None], None),
+}
+
+
+def period_images(n=3, size=48, ink=12, seed=5):
+    """``n`` random 'digits' of ``ink`` x ``ink`` pixels in the middle of a black ``size`` x ``size`` frame."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, size, size, 1))
+    lo = (size - ink) // 2
+    x[:, lo:lo + ink, lo:lo + ink, 0] = rng.uniform(0.2, 1.0, size=(n, ink, ink))
+    return x
+
+
+def _read_period(got, call):
+    if got is None:
+        return None, None
+    if isinstance(got, (bool, np.bool_)) or expect_int(got) is not None:
+        return None, f"{call} returned {got!r:.60}; it should return a whole number of pixels, or None."
+    return int(got), None
+
+
+def _check_period(fn):
+    problem = expect_callable(fn, "shift_period(f, x, margin=0)")
+    if problem:
+        return problem
+    x = period_images()
+    results = {}
+    for name, (net, period) in _PERIOD_NETS.items():
+        for margin in (0, 1):
+            original = x.copy()
+            call = f"shift_period({name}, x, margin={margin})"
+            got, problem = try_call(fn, (net, x, margin), call)
+            if problem:
+                return problem
+            if not np.array_equal(x, original):
+                return f"{call} changed the images x: leave them as they are."
+            value, problem = _read_period(got, call)
+            if problem:
+                return problem
+            results[name, margin] = value
+    got = {name: results[name, 0] for name in _PERIOD_NETS}
+    right = {name: period for name, (net, period) in _PERIOD_NETS.items()}
+    if got == right:
+        for name in _PERIOD_NETS:
+            if results[name, 1] != results[name, 0]:
+                return (f"shift_period({name}, x) gives {results[name, 0]} with margin=0 but "
+                        f"{results[name, 1]} with margin=1; leaving out a border that is black in both maps "
+                        "should change nothing. Slice the same positions of both maps.")
+        return None
+    equivariant = [name for name, period in right.items() if period is not None]
+    if all(got[name] is None for name in equivariant):
+        return ("shift_period found no period for any network, not even for one 3x3 conv layer, which is "
+                "equivariant. Compare f of the images moved right by s with f(x) moved right by one position "
+                "(data.shift_images(f(x), 1, 0)): in the same direction, and not with f(x) itself "
+                "(equivariance is not invariance).")
+    if got["one 3x3 conv layer"] == 1 and all(got[name] is None for name in equivariant[1:]):
+        return ("Right for one conv layer, None for the networks that pool or stride. A network with a "
+                "total stride keeps one position in every few: when the input moves by s pixels, its "
+                "feature maps move by one position per stride, not by s. Compare with f(x) moved by one "
+                "position, and try every s up to 16.")
+    if got == {name: (1 if period is None else period) for name, period in right.items()}:
+        return ("shift_period finds a period even for a network that weights each position differently, "
+                "which is not equivariant at all. Do you compare the whole maps, with np.allclose? Does your "
+                "comparison leave out everything (a margin that eats the map)?")
+    if all(got[name] == 1 for name in _PERIOD_NETS):
+        return ("shift_period returns 1 for every network. Is the comparison empty (slices such as "
+                "[m:-m] with m = 0 select nothing), or are both sides the same array?")
+    name = next(name for name in _PERIOD_NETS if got[name] != right[name])
+    if right[name] is None:
+        return (f"shift_period({name}, x) returned {got[name]}: that network is not equivariant at all (it "
+                "weights each position differently), so no shift should pass your comparison.")
+    if got[name] is None:
+        return (f"shift_period({name}, x) returned None: it is equivariant to some shift up to 16 pixels. "
+                "Do you move the images right by s (dx=s) and the maps right by one position, the same "
+                "direction?")
+    return (f"shift_period({name}, x) returned {got[name]}, but moving x by {got[name]} pixels does not move "
+            "that network's feature maps by exactly one position. Compare f of the moved images with f(x) "
+            "moved by one position (not by two, not by s), trying s = 1, 2, 3, ... in order.")
+
+
+q4 = Exercise(
+    "01.4",
+    "Write shift_period(f, x, margin=0): the smallest shift s in 1..16 pixels such that moving the images "
+    "x right by s moves every feature map of f(x) right by exactly one position (compared with np.allclose, "
+    "leaving out margin positions on each side of the maps), or None when no s does.",
+    _check_period,
+    hint="For each s: a = f(data.shift_images(x, s, 0)) and b = data.shift_images(f(x), 1, 0); compare "
+         "a[:, m:h - m, m:w - m] with the same slice of b (h, w: the map's height and width; mind m = 0).",
+    solution=r"""def shift_period(f, x, margin=0):
+    fx = np.asarray(f(x))
+    h, w = fx.shape[1:3]
+    inner = (slice(None), slice(margin, h - margin), slice(margin, w - margin))   # works for margin 0 too
+    for s in range(1, 17):
+        moved = np.asarray(f(data.shift_images(x, s, 0)))        # the images, s pixels to the right
+        if np.allclose(moved[inner], data.shift_images(fx, 1, 0)[inner], atol=1e-5):
+            return s                                             # the maps moved by exactly one position
+    return None
+
+# the trunk of section 2's trained ConvNet (conv, pool, conv, pool, conv), on test digits in a wider frame
+trunk = keras.Sequential(models["conv + GlobalMaxPool"].layers[:5])
+framed = np.pad(x_test[:8], ((0, 0), (16, 16), (16, 16), (0, 0)))          # 64 x 64, black frame
+for margin in (0, 3):   # with margin 0 the maps' edges, where the biases meet the zero padding, differ
+    period = shift_period(lambda x: keras.ops.convert_to_numpy(trunk(x)), framed, margin=margin)
+    print(f"margin={margin}: the trained trunk's maps move by one position when the digits move by {period} pixels")""",
+    expects="a function shift_period(f, x, margin=0) returning an int or None",
+    level=3,
 )
