@@ -14,20 +14,19 @@ from cnncourse.instructor.solving import solve
 from cnncourse.instructor.structure import check_notebook
 
 
-def _cmd_release(args):
-    written = release(args.source, args.out)
+def _write(written, out, things, done, kind):
     for target, n in written:
-        print(f"wrote {target}  ({n} solution region{'s' if n != 1 else ''} removed)")
-    print(f"{len(written)} student notebook(s) in {args.out}")
+        print(f"wrote {target}  ({n} {things if n != 1 else things[:-1]} {done})")
+    print(f"{len(written)} {kind} notebook(s) in {out}")
     return 0
+
+
+def _cmd_release(args):
+    return _write(release(args.source, args.out), args.out, "solution regions", "removed", "student")
 
 
 def _cmd_solve(args):
-    written = solve(args.source, args.out)
-    for target, n in written:
-        print(f"wrote {target}  ({n} answer cell{'s' if n != 1 else ''} solved)")
-    print(f"{len(written)} solved notebook(s) in {args.out}")
-    return 0
+    return _write(solve(args.source, args.out), args.out, "answer cells", "solved", "solved")
 
 
 def _cmd_grade(args):

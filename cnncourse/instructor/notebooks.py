@@ -115,6 +115,25 @@ def checked_name(source, call):
     return found.group(1) if found else None
 
 
+def transform_all(source, out, transform, what):
+    """Apply ``transform(nb) -> (new_nb, count)`` to every notebook of ``source`` (a folder or one
+    ``.ipynb``) and write the results into ``out`` (:func:`write_copies`): every notebook is
+    transformed before anything is written. A ValueError (bad markers, say) names the notebook.
+
+    Returns ``[(target_path, count), ...]``.
+    """
+    copies = []
+    for path in notebook_paths(source):
+        nb = read_notebook(path)
+        try:
+            new, count = transform(nb)
+        except ValueError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
+        copies.append((path.name, new, count))
+    written = write_copies([(name, nb) for name, nb, _ in copies], out, what)
+    return [(target, count) for target, (_, _, count) in zip(written, copies)]
+
+
 def write_copies(copies, out, what):
     """Write ``[(file name, notebook), ...]`` into the folder ``out`` (created if needed).
 

@@ -12,7 +12,7 @@ import copy
 from pathlib import Path
 
 from cnncourse.instructor.markers import SolutionMarkerError, starter, strip_solutions, whole_region
-from cnncourse.instructor.notebooks import CHECK_RE, CheckCall, checked_name, notebook_paths, read_notebook, write_copies
+from cnncourse.instructor.notebooks import CHECK_RE, CheckCall, checked_name, transform_all
 
 
 def _checked_next(cells, index):
@@ -78,13 +78,4 @@ def release(source, out):
     SolutionMarkerError, FileNotFoundError, ValueError
         Bad markers, missing source, or a file that is not a notebook.
     """
-    paths = notebook_paths(source)
-    copies = []
-    for path in paths:
-        try:
-            student, n = release_notebook(read_notebook(path))
-        except SolutionMarkerError as exc:
-            raise SolutionMarkerError(f"{path}: {exc}") from None
-        copies.append((path.name, student, n))
-    written = write_copies([(name, nb) for name, nb, _ in copies], out, "student copies")
-    return [(target, n) for target, (_, _, n) in zip(written, copies)]
+    return transform_all(source, out, release_notebook, "student copies")

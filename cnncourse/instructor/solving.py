@@ -15,7 +15,7 @@ import importlib
 
 from cnncourse.instructor.markers import solution_cell, starter_name
 from cnncourse.instructor.notebooks import (EXERCISE_IMPORT_RE, answer_cell_before, checked_name, find_checks,
-                                            notebook_paths, read_notebook, write_copies)
+                                            transform_all)
 
 
 def _exercise_modules(nb):
@@ -89,12 +89,4 @@ def solve(source, out):
 
     Returns ``[(target_path, n_solved), ...]``.
     """
-    copies = []
-    for path in notebook_paths(source):
-        try:
-            solved, n = solve_notebook(read_notebook(path))
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
-        copies.append((path.name, solved, n))
-    written = write_copies([(name, nb) for name, nb, _ in copies], out, "solved copies")
-    return [(target, n) for target, (_, _, n) in zip(written, copies)]
+    return transform_all(source, out, solve_notebook, "solved copies")
