@@ -56,35 +56,74 @@ def test_q1_nonsense_does_not_crash(answer):
 
 
 # ---------------------------------------------------------------- 05.2
-def test_q2_receptive_field_right_answer_by_construction():
-    # Measure it: with all-ones kernels and zero biases every path is positive, so conv2's
-    # top-left unit lights up exactly for the input pixels in its receptive field.
-    model = lenet5(activation="linear")
-    for name in ("conv1", "conv2"):
-        kernel, bias = model.get_layer(name).get_weights()
-        model.get_layer(name).set_weights([np.ones_like(kernel), np.zeros_like(bias)])
-    sub = keras.Model(model.input, model.get_layer("conv2").output)
-    one_hot = np.eye(32 * 32, dtype="float32").reshape(-1, 32, 32, 1)
-    seen = np.asarray(sub.predict(one_hot, batch_size=256, verbose=0))[:, 0, 0, 0] > 0
-    rows, cols = np.nonzero(seen.reshape(32, 32))
-    side = rows.max() - rows.min() + 1
-    assert side == cols.max() - cols.min() + 1 == 14 and seen.sum() == side * side
-    assert ex.q2.evaluate(int(side)) == (True, "Correct!")
-    assert passes(ex.q2, 14.0)
+def right_shift(images, dy, dx):
+    images = np.asarray(images)
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
 
 
-@pytest.mark.parametrize("answer, words", [
-    (5, "follow it back"), (9, "pool1 were absent"), (10, "adds 4"),
-    (196, "not its area"), (16, "Too large"), (32, "whole input"), (20, "work backwards"),
+def pad_and_crop(images, dy, dx):
+    """The way train.batch_shift_dataset does it: pad by the largest shift, cut the window (another right answer)."""
+    s = max(abs(dy), abs(dx))
+    padded = np.pad(images, [(0, 0), (s, s), (s, s), (0, 0)])
+    h, w = images.shape[1:3]
+    return padded[:, s - dy:s - dy + h, s - dx:s - dx + w]
+
+
+def test_q2_reference_matches_the_pipeline():
+    # the package's pipeline shifts a batch by one random (dy, dx): its output is one of the reference's shifts
+    from cnncourse.train import batch_shift_dataset
+
+    x = np.random.default_rng(0).random((4, 8, 8, 1)).astype("float32")
+    for batch, _ in batch_shift_dataset(x, np.zeros(4, "int64"), batch_size=4, shift=2, seed=3):
+        got = np.asarray(batch)
+        shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                  if np.array_equal(np.sort(ex._shift(x, dy, dx).ravel()), np.sort(got.ravel()))]
+        assert shifts
+
+
+def test_q2_right_answers_pass():
+    assert passes(ex.q2, right_shift)
+    assert passes(ex.q2, pad_and_crop)
+    assert passes(ex.q2, lambda x, dy, dx: right_shift(x, dy, dx).tolist())
+
+    def in_place(images, dy, dx):           # overwrites its input: the cases survive it
+        out = right_shift(images, dy, dx)
+        images[...] = 0
+        return out
+    assert passes(ex.q2, in_place) and passes(ex.q2, right_shift)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda x, dy, dx: np.roll(x, (dy, dx), axis=(1, 2)), "np.roll"),
+    (lambda x, dy, dx: right_shift(x, -dy, -dx), "wrong way"),
+    (lambda x, dy, dx: right_shift(x, dx, dy), "swapped"),
+    (lambda x, dy, dx: right_shift(x, -dx, -dy), "swapped, and the content moves the wrong way"),
+    (ex._shift_axes01, "batch axis"),
+    (lambda x, dy, dx: np.pad(x, [(0, 0), (abs(dy),) * 2, (abs(dx),) * 2, (0, 0)]), "expected shape"),
+    (lambda x, dy, dx: x, "wrong pixels"),
+    (lambda x, dy, dx: None, "NumPy array"),
+    (lambda x, dy: x, "raised TypeError"),
 ])
-def test_q2_mistakes(answer, words):
-    assert words in message(ex.q2, answer)
+def test_q2_mistakes(wrong, words):
+    msg = message(ex.q2, wrong)
+    assert words in msg and "images of shape" in msg
 
 
-@pytest.mark.parametrize("answer", NONSENSE + [True, 14.5])
+def test_q2_mistakes_are_told_apart():
+    rows = [values for values, _ in ex._check_shift.mistakes]
+    for i, one in enumerate(rows):
+        assert not all(np.array_equal(v, w) for v, w in zip(one, ex._check_shift.wants)), i
+        for other in rows[:i]:
+            assert not all(np.array_equal(v, w) for v, w in zip(one, other)), i
+
+
+@pytest.mark.parametrize("answer", NONSENSE + [right_shift(np.ones((1, 2, 2, 1)), 0, 0)])
 def test_q2_nonsense(answer):
-    msg = message(ex.q2, answer)
-    assert msg
+    assert not passes(ex.q2, answer)
 
 
 # ---------------------------------------------------------------- 05.3
@@ -149,25 +188,48 @@ def test_q4_nonsense(answer):
 
 
 # ---------------------------------------------------------------- 05.5
-def _train_quickly(model, n=2000, epochs=3):
+def _train_quickly(model, n=2000, epochs=3, batch_size=32):
     from cnncourse.data import load_mnist
 
     (x, y), _ = load_mnist(pad=True, n_train=n, n_test=10, seed=1)
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
     return model
 
 
-def test_q5_untrained_wrong_activation_and_trained():
+def test_q5_expected_steps_are_the_notebooks():
+    from cnncourse.config import budget
+
+    n_train = budget("mnist_train") - budget("lenet_val")       # section 3's split of load_mnist()
+    assert ex._expected_steps() == budget("lenet_epochs") * -(-n_train // 128)
+
+
+def test_q5_untrained_wrong_activation_and_trained(monkeypatch):
     keras.utils.set_random_seed(0)
-    untrained = lenet5(activation="tanh")
-    assert "Was it trained" in message(ex.q5, untrained)
+    assert "not been trained" in message(ex.q5, lenet5(activation="tanh"))
     msg = message(ex.q5, lenet5())
     assert "tanh" in msg and "relu" in msg
     assert "sigmoid" in message(ex.q5, lenet5(activation="sigmoid"))
     assert "no layer" in message(ex.q5, classic_by_hand())
-    trained = _train_quickly(lenet5(activation="tanh"))
+    trained = _train_quickly(lenet5(activation="tanh"))         # 3 epochs of 63 steps
+    monkeypatch.setattr(ex, "_expected_steps", lambda: 3 * 63)
     assert ex.q5.evaluate(trained) == (True, "Correct!")
+    # a shorter (or longer) schedule than the ReLU model's is not a fair comparison
+    monkeypatch.setattr(ex, "_expected_steps", lambda: 10 * 63)
+    msg = message(ex.q5, trained)
+    assert "189 training steps" in msg and "same schedule" in msg
+
+
+def test_q5_trained_but_not_learning(monkeypatch):
+    keras.utils.set_random_seed(0)
+    model = lenet5(activation="tanh")
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    from cnncourse.data import load_mnist
+
+    (x, y), _ = load_mnist(pad=True, n_train=64, n_test=10, seed=1)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    monkeypatch.setattr(ex, "_expected_steps", lambda: 2)
+    assert "fewer than 50%" in message(ex.q5, model)
 
 
 @pytest.mark.parametrize("answer", [None, "model", 3, np.zeros((32, 32, 1))])

@@ -1,10 +1,11 @@
 """Exercises of notebook 05 (LeNet-5).
 
-- ``q1`` (05.1): every layer's output shape when LeNet-5 is fed unpadded 28x28 MNIST digits.
-- ``q2`` (05.2): the receptive field of one conv2 unit, in input pixels.
-- ``q3`` (05.3): trainable parameters of the 1998 paper's partially connected C3 layer.
-- ``q4`` (05.4): the classic variant built by hand with Keras layers.
-- ``q5`` (05.5): LeNet-5 with tanh activations (as in 1998), trained.
+- ``q1`` (05.1, ★): every layer's output shape when LeNet-5 is fed unpadded 28x28 MNIST digits.
+- ``q2`` (05.2, ★★): ``shift_batch(images, dy, dx)``, the recipe's augmentation written in NumPy.
+- ``q3`` (05.3, ★★): trainable parameters of the 1998 paper's partially connected C3 layer.
+- ``q4`` (05.4, ★★): the classic variant built by hand with Keras layers.
+- ``q5`` (05.5, ★★): LeNet-5 with tanh activations (as in 1998), trained with the ReLU model's schedule
+  and compared with it on the validation digits.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from cnncourse.exercises import Exercise, ValueProblem, expect_keys
+from cnncourse.exercises import Exercise, FunctionProblem, ValueProblem, expect_array, expect_keys
 
 LAYERS = ("conv1", "pool1", "conv2", "pool2", "flatten", "fc1", "fc2", "output")
 
@@ -95,36 +96,95 @@ print("fc1 parameters at 28x28:", lenet5(input_shape=(28, 28, 1)).get_layer("fc1
 )
 
 
-# ------------------------------------------------------------------ 05.2 receptive field
-_check_receptive_field = ValueProblem("rf_conv2", 14, [
-    (5, "5 is the window of conv2 on pool1's map; follow it back through pool1 and conv1 "
-        "to the input pixels."),
-    (9, "9 = 5 + 4 would be right if pool1 were absent; pooling with stride 2 spreads "
-        "conv2's window over twice as many conv1 positions."),
-    (10, "10 covers the conv1 positions conv2 depends on; each conv1 unit itself looks at "
-         "a 5x5 patch of the input, which adds 4 more pixels."),
-    ((196, 100, 25), "Give the side of the square patch in pixels, not its area."),
-    ((16, 18), "Too large: neighbouring pool1 windows do not overlap, and neighbouring conv1 "
-               "windows share 4 of their 5 columns."),
-    (32, "32 is the whole input; a conv2 unit sees only a patch of it."),
-], otherwise="{value} pixels is not the side of the input patch that one conv2 unit depends on; "
-             "work backwards one layer at a time.")
+# ------------------------------------------------------------------ 05.2 the recipe's shift, by hand
+def _shift(images, dy, dx):
+    """``images`` (n, h, w, c) moved ``dy`` rows down and ``dx`` columns right, zeros entering."""
+    x = np.asarray(images, dtype=float)
+    out = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        x[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def _shift_axes01(images, dy, dx):
+    """The mistake of shifting the first two axes (the batch and the rows), as if there were no batch axis."""
+    moved = _shift(np.moveaxis(np.asarray(images, dtype=float), 0, 1)[None], dy, dx)[0]
+    return np.moveaxis(moved, 1, 0)
+
+
+_rng = np.random.default_rng(5)
+_SHIFT_CASES = [(_rng.integers(1, 10, size).astype(float), dy, dx) for size, dy, dx in (
+    ((2, 5, 7, 1), 1, 2), ((1, 6, 4, 2), -2, 1), ((3, 5, 5, 1), 0, -3), ((1, 4, 6, 3), 2, 0),
+    ((2, 7, 5, 1), -1, -2), ((2, 4, 4, 1), 0, 0))]
+
+_SHIFT_MISTAKES = [
+    (lambda x, dy, dx: np.roll(x, (dy, dx), axis=(1, 2)),
+     "the pixels that leave on one side come back on the other (np.roll wraps around); the rows and columns "
+     "that enter should be zeros."),
+    (lambda x, dy, dx: _shift(x, -dy, -dx),
+     "the content moves the wrong way: with dy > 0 it moves down (row i goes to row i + dy), with dx > 0 right."),
+    (lambda x, dy, dx: _shift(x, dx, dy), "dy and dx are swapped: dy moves along the rows (axis 1), dx along the "
+                                          "columns (axis 2)."),
+    (lambda x, dy, dx: _shift(x, -dx, -dy), "dy and dx are swapped, and the content moves the wrong way."),
+    (_shift_axes01, "the shift moves the batch axis: images are (n, height, width, channels), so rows are axis 1 "
+                    "and columns axis 2."),
+]
+
+
+class _ShiftProblem(FunctionProblem):
+    """Calls are shown with the batch's shape, not its values; every call gets a fresh copy of the batch."""
+
+    def label(self, case):
+        images, dy, dx = case
+        return f"{self.name}(images of shape {images.shape}, dy={dy}, dx={dx})"
+
+    def run(self, fn, cases, wants=None):
+        return super().run(lambda images, dy, dx: fn(np.array(images, copy=True), dy, dx), cases, wants)
+
+
+def _read_batch(got, call, want):
+    problem = expect_array(got, want.shape, f"{call}'s result")
+    return (None, problem) if problem else (np.asarray(got, dtype=float), None)
+
+
+_check_shift = _ShiftProblem(
+    "shift_batch", "shift_batch(images, dy, dx) returning an array shaped like images", _SHIFT_CASES, _shift,
+    returns=_read_batch, same=lambda got, want: bool(np.array_equal(got, want)), mistakes=_SHIFT_MISTAKES,
+    said="{call}: {mistake}",
+    otherwise="{call} returned the wrong pixels ({wrong} of {total} cases wrong). Output pixel (i, j) should "
+              "be input pixel (i - dy, j - dx) where that lies inside the image, and 0 elsewhere.")
 
 
 q2 = Exercise(
     "05.2",
-    "One unit of conv2's output depends on a square patch of the 32x32 input. How many pixels "
-    "wide is that patch (its receptive field)? Give an int.",
-    _check_receptive_field,
-    hint="Work backwards: r units of a layer depend on (r - 1) * stride + window units of the "
-         "layer below. Start with r = 1 at conv2.",
-    solution=r"""r = 1                        # one conv2 unit
-r = (r - 1) * 1 + 5          # conv2: 5x5, stride 1  -> pool1 units
-r = (r - 1) * 2 + 2          # pool1: 2x2, stride 2  -> conv1 units
-r = (r - 1) * 1 + 5          # conv1: 5x5, stride 1  -> input pixels
-rf_conv2 = r""",
-    expects="an int (pixels)",
-    level=1,
+    "Write shift_batch(images, dy, dx) in NumPy, the recipe's augmentation: images is a batch (n, height, width, "
+    "channels); return an array of the same shape whose content is moved dy rows down and dx columns right "
+    "(negative: up, left), the rows and columns that enter being zeros. Then measure how much ink the padded "
+    "digits lose when shifted by the recipe's 2 pixels, and by more.",
+    _check_shift,
+    hint="Start from np.zeros_like(images) and copy one rectangle into it: the rows max(dy, 0) ... "
+         "height + min(dy, 0) of the output come from the rows max(-dy, 0) ... height + min(-dy, 0) of the input "
+         "(the same for the columns).",
+    solution=r"""def shift_batch(images, dy, dx):
+    images = np.asarray(images)
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+total_ink = x_train.sum()
+for s in (2, 3, 4):
+    lost = max(1 - shift_batch(x_train, dy, dx).sum() / total_ink for dy in (-s, s) for dx in (-s, s))
+    print(f"all training digits shifted by {s} pixels towards a corner: at most {lost:.3%} of their ink "
+          "leaves the 32x32 frame")
+plots.show_images(np.stack([shift_batch(x_train[:1], dy, dx)[0] for dy, dx in
+                            [(0, 0), (-2, -2), (-2, 2), (2, -2), (2, 2)]]),
+                  ["original", "up-left", "up-right", "down-left", "down-right"], ncols=5, size=1.2,
+                  title="one padded digit shifted by 2 pixels");""",
+    expects="a function shift_batch(images, dy, dx) returning a NumPy array shaped like images",
+    level=2,
 )
 
 
@@ -246,9 +306,20 @@ print(classic_by_hand.count_params(), "parameters")""",
 
 
 # ------------------------------------------------------------------ 05.5 tanh LeNet, trained
-#: Accuracy on held-out digits that a trained model must beat (chance is 0.10).
+#: Accuracy on training digits that a trained model must beat (chance is 0.10).
 TANH_MIN_ACCURACY = 0.5
 _N_CHECK = 500
+
+
+def _expected_steps():
+    """Training steps of the ReLU model of section 3: ``lenet_epochs`` epochs of the notebook's split."""
+    import math
+
+    from cnncourse.config import budget
+    from cnncourse.train import LENET5_RECIPE
+
+    n_train = budget("mnist_train") - budget("lenet_val")
+    return budget("lenet_epochs") * math.ceil(n_train / LENET5_RECIPE["batch_size"])
 
 
 def _check_tanh_model(answer):
@@ -268,41 +339,57 @@ def _check_tanh_model(answer):
                     "the tanh, the activation of 1998.")
     if tuple(answer.inputs[0].shape[1:]) != (32, 32, 1) or tuple(answer.output.shape[1:]) != (10,):
         return "tanh_model should take (32, 32, 1) digits and output 10 probabilities."
+    optimizer = getattr(answer, "optimizer", None)
+    steps = int(np.asarray(keras.ops.convert_to_numpy(optimizer.iterations))) if optimizer is not None else 0
+    want = _expected_steps()
+    if steps == 0:
+        return "tanh_model has not been trained: compile it with train.compile_lenet5 and fit it."
+    if steps != want:
+        return (f"tanh_model took {steps:,} training steps, and the ReLU model of section 3 took {want:,} "
+                "(epochs x steps_per_epoch). A fair comparison trains both with the same schedule and data, "
+                "from a fresh model (fitting twice adds up the steps).")
     from cnncourse.data import load_mnist
 
-    _, (x, y) = load_mnist(pad=True, n_train=10, n_test=_N_CHECK, seed=5)
+    # training digits: the check only asks whether the model learned; the test set stays for the notebook's end
+    (x, y), _ = load_mnist(pad=True, n_train=_N_CHECK, n_test=10, seed=5)
     probs = np.asarray(answer.predict(x, batch_size=250, verbose=0))
     if not np.all(np.isfinite(probs)):
         return "tanh_model outputs NaN: its training diverged; lower the learning rate."
     accuracy = float(np.mean(probs.argmax(axis=1) == y))
     if accuracy < TANH_MIN_ACCURACY:
-        return (f"tanh_model gets {accuracy:.1%} of {_N_CHECK} test digits right "
-                f"(chance is 10%; at least {TANH_MIN_ACCURACY:.0%} expected). Was it trained, "
-                "and compiled with the recipe's schedule?")
+        return (f"tanh_model reads fewer than {TANH_MIN_ACCURACY:.0%} of {_N_CHECK} training digits right "
+                "(chance is 10%). Was it compiled with the recipe's schedule, and trained on train_ds's digits?")
     return None
 
 
 q5 = Exercise(
     "05.5",
-    "Build LeNet-5 with activation='tanh' (LeNet-5's activation in 1998), compile it with the "
-    "course's recipe and train it on the same pipeline. Plot its validation accuracy against the "
-    "ReLU model's and explain the difference. Hand in the trained model.",
+    "Build LeNet-5 with activation='tanh' (LeNet-5's activation in 1998), compile it with the course's recipe "
+    "for the same number of epochs as the ReLU model of section 3, and train it on the same pipeline. Plot both "
+    "validation accuracies epoch by epoch, and print which is ahead at the end and whether the difference is "
+    "larger than the noise of the validation set. Hand in the trained model.",
     _check_tanh_model,
-    hint="lenet5(activation='tanh'), then lenet.compile_lenet5(model, steps_per_epoch, epochs) "
-         "and model.fit(train_ds, validation_data=(x_val, y_val), ...). The tanh's slope is 1 "
-         "at 0 and vanishes for large inputs.",
-    solution=r"""tanh_epochs = config.budget("lenet_tanh_epochs")
-keras.utils.set_random_seed(0)
-tanh_model = train.compile_lenet5(lenet5(activation="tanh"), steps_per_epoch, tanh_epochs)
-tanh_history = tanh_model.fit(train_ds, epochs=tanh_epochs, validation_data=(x_val, y_val),
-                              shuffle=False, verbose=train.verbose())
+    hint="lenet5(activation='tanh'), then train.compile_lenet5(model, steps_per_epoch, epochs) and "
+         "model.fit(train.batch_shift_dataset(x_train, y_train, seed=0), epochs=epochs, validation_data=(x_val, y_val)). "
+         "An accuracy p measured on n digits has a standard error of sqrt(p (1 - p) / n).",
+    solution=r"""keras.utils.set_random_seed(0)                    # as for the ReLU model: same seed, schedule and batches
+tanh_model = train.compile_lenet5(lenet5(activation="tanh"), steps_per_epoch, epochs)
+tanh_history = tanh_model.fit(train.batch_shift_dataset(x_train, y_train, seed=0), epochs=epochs,
+                              validation_data=(x_val, y_val), shuffle=False, verbose=train.verbose())
+relu_val, tanh_val = history.history["val_accuracy"], tanh_history.history["val_accuracy"]
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(np.arange(1, epochs + 1), history.history["val_accuracy"], "o-", label=f"ReLU, {epochs}-epoch schedule")
-ax.plot(np.arange(1, tanh_epochs + 1), tanh_history.history["val_accuracy"], "s--",
-        label=f"tanh, {tanh_epochs}-epoch schedule")
+ax.plot(np.arange(1, epochs + 1), relu_val, "o-", label="ReLU")
+ax.plot(np.arange(1, epochs + 1), tanh_val, "s--", label="tanh")
 ax.set_xlabel("epoch"); ax.set_ylabel("validation accuracy"); ax.grid(alpha=0.3); ax.legend()
-print(f"tanh after {tanh_epochs} epochs: {tanh_history.history['val_accuracy'][-1]:.2%}; "
-      f"ReLU after {epochs}: {history.history['val_accuracy'][-1]:.2%}")""",
+ax.set_title(f"the same {epochs}-epoch schedule")
+diff = relu_val[-1] - tanh_val[-1]
+se = math.sqrt((relu_val[-1] * (1 - relu_val[-1]) + tanh_val[-1] * (1 - tanh_val[-1])) / len(x_val))
+print(f"after {epochs} epochs on {len(x_val):,} validation digits: ReLU {relu_val[-1]:.2%}, tanh {tanh_val[-1]:.2%}, "
+      f"difference {diff:+.2%} (standard error {se:.2%})")
+print("within two standard errors: this validation set cannot tell the two apart (and one seed each)."
+      if abs(diff) < 2 * se else
+      f"more than two standard errors: {'ReLU' if diff > 0 else 'tanh'} is ahead after the same training "
+      "(one seed each: a second seed would show how much of it is luck).")""",
     expects="a trained keras.Model",
     level=2,
 )
