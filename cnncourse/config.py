@@ -53,7 +53,6 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "lenet_epochs": (10, 3),            # epochs of the course's training recipe
     "lenet_val": (5_000, 200),          # training digits held out for validation
     "lenet_precision_steps": (20, 3),   # timed steps, float32 against mixed_float16
-    "lenet_tanh_epochs": (4, 3),        # exercise 05.5: LeNet-5 with tanh
     # 06_alexnet and 07_vgg16 (also benchmarks/cifar10.py): CIFAR-10 images, epochs, batch size
     "alexnet_train": (50_000, 300),     # of which 10 % are held out for validation
     "alexnet_test": (10_000, 200),
