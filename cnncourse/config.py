@@ -81,6 +81,9 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "apps_test": (1_000, 100),
     "apps_epochs": (10, 1),
     "apps_scenes": (100, 10),           # multi-digit scenes for the detection taste
+    # 01_why_convnets
+    "why_val": (5_000, 200),            # training digits held out for validation
+    "why_timed_steps": (20, 3),         # training steps timed per network, apart from the fits
 }
 
 
