@@ -81,6 +81,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "apps_test": (1_000, 100),
     "apps_epochs": (10, 1),
     "apps_scenes": (100, 10),           # multi-digit scenes for the detection taste
+    "vis_gap_epochs": (4, 1),           # 08: the MNIST ConvNet with a global-average-pooling head, for Grad-CAM
 }
 
 
