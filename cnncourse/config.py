@@ -84,6 +84,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # 01_why_convnets
     "why_val": (5_000, 200),            # training digits held out for validation
     "why_timed_steps": (20, 3),         # training steps timed per network, apart from the fits
+    "vis_gap_epochs": (4, 1),           # 08: the MNIST ConvNet with a global-average-pooling head, for Grad-CAM
 }
 
 

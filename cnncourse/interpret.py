@@ -3,7 +3,7 @@ maximization, saliency, Grad-CAM.
 
 Every function here *computes* and returns arrays, so a test, or a student, can check the
 numbers: :func:`filter_images`, :func:`feature_maps`, :func:`activation_maximization`,
-:func:`saliency_map`, :func:`grad_cam`, :func:`class_scores`. The functions that *draw* them
+:func:`saliency_map`, :func:`grad_cam`, :func:`occlusion_map`, :func:`class_scores`. The functions that *draw* them
 (``plot_filters``, ``plot_feature_maps``, ``plot_patterns``, ``plot_attributions``,
 ``overlay_heatmap``) are in :mod:`cnncourse.plots`.
 
@@ -42,7 +42,8 @@ from cnncourse.checks import check_model, check_number, check_whole, is_whole
 
 __all__ = [
     "filter_images", "conv_and_pool_layers", "feature_maps", "activation_maximization",
-    "class_scores", "input_gradient", "saliency_map", "grad_cam", "inspectable_model", "layer_named",
+    "class_scores", "input_gradient", "saliency_map", "grad_cam", "occlusion_map", "inspectable_model",
+    "layer_named",
 ]
 
 
@@ -427,6 +428,84 @@ def grad_cam(model, x, layer_name, class_index=None, upsample=True):
         cam = np.maximum(cam, 0.0)
     peak = cam.max()
     return (cam / peak if peak > 0 else np.zeros_like(cam)).astype("float32")
+
+
+def occlusion_map(model, x, class_index=None, patch=8, stride=4, fill=0.0, upsample=False, batch_size=256):
+    """Occlusion sensitivity (Zeiler & Fergus, 2014): how much the class's probability drops when a
+    square of the image is hidden.
+
+    For each position ``(i, j)`` the square of side ``patch`` whose top-left corner is
+    ``(i * stride, j * stride)`` is set to ``fill`` in every channel; entry ``[i, j]`` is
+    ``p_c(x) - p_c(occluded x)`` with ``p`` the model's output (its probabilities). Positions go as
+    far as the whole square fits. Unlike a gradient, this is a real change of the input, so it
+    serves as a reference for the gradient-based maps (it costs one forward pass per position).
+
+    Parameters
+    ----------
+    model : keras.Model, one image input, one output of class probabilities
+    x : array, shape (h, w, c), one image
+    class_index : int or None — ``None`` means the predicted class.
+    patch, stride : whole numbers >= 1, ``patch`` at most the image's height and width
+    fill : float — the value that hides a square (0: black, the background of MNIST)
+    upsample : bool
+        ``False``: the map of positions, shape ``((h - patch) // stride + 1, (w - patch) // stride + 1)``.
+        ``True``: an ``(h, w)`` map in which each pixel holds the mean drop over the squares that
+        cover it (0 where none does), comparable pixel by pixel with :func:`grad_cam`.
+    batch_size : whole number >= 1
+
+    Returns
+    -------
+    drops : float32 array (positive where hiding the square lowers the class's probability)
+
+    Examples
+    --------
+    A model that outputs the sigmoid of the image's sum loses probability where the ink is:
+
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+    ...                       keras.layers.Dense(1, activation="sigmoid")])
+    >>> m.set_weights([np.ones((16, 1)), np.zeros(1)])
+    >>> img = np.zeros((4, 4, 1), "float32"); img[:2, :2] = 1.0
+    >>> drops = occlusion_map(m, img, 0, patch=2, stride=2)
+    >>> drops.shape, bool(drops[0, 0] > 0), float(abs(drops[1, 1]))
+    ((2, 2), True, 0.0)
+    >>> occlusion_map(m, img, 0, patch=2, stride=2, upsample=True).shape
+    (4, 4)
+    """
+    import keras
+
+    model = inspectable_model(model)
+    x = _check_image(model, x)
+    class_index = _check_class(model, class_index)
+    h, w = x.shape[:2]
+    patch = check_whole(patch, "patch", 1)
+    if patch > min(h, w):
+        raise ValueError(f"patch must be at most the image's height and width {min(h, w)}, got {patch}")
+    stride = check_whole(stride, "stride", 1)
+    fill = check_number(fill, "fill")
+    batch_size = check_whole(batch_size, "batch_size", 1)
+    if class_index is None:
+        class_index = _predicted_class(model, x)
+    tops, lefts = range(0, h - patch + 1, stride), range(0, w - patch + 1, stride)
+    corners = [(t, left) for t in tops for left in lefts]
+    occluded = np.repeat(x[None], len(corners), axis=0)
+    for k, (t, left) in enumerate(corners):
+        occluded[k, t:t + patch, left:left + patch] = fill
+
+    def probability(batch):
+        return keras.ops.convert_to_numpy(model(batch, training=False))[:, class_index]
+
+    intact = probability(x[None])[0]
+    hidden = np.concatenate([probability(occluded[i:i + batch_size])
+                             for i in range(0, len(occluded), batch_size)])
+    drops = (intact - hidden).reshape(len(tops), len(lefts)).astype("float64")
+    if not upsample:
+        return drops.astype("float32")
+    total, count = np.zeros((h, w)), np.zeros((h, w))
+    for (t, left), d in zip(corners, drops.ravel()):
+        total[t:t + patch, left:left + patch] += d
+        count[t:t + patch, left:left + patch] += 1
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype("float32")
 
 
 # ============================================================================ activation maximization

@@ -203,6 +203,36 @@ def test_q4_other_wrong_answers_and_nonsense():
         assert not any(f"{v:.3f}" in msg for r in ex._OCC_RIGHT for v in r.ravel() if abs(v) > 1e-3)
 
 
+
+def test_q4_refuses_the_packages_occlusion_map():
+    """08.4 asks the student to write occlusion: a function that calls interpret.occlusion_map by name is refused."""
+    import keras
+    from cnncourse import interpret
+    from cnncourse.interpret import occlusion_map as package_occlusion
+
+    def via_module(predict, image, label, patch, stride, fill):
+        model = keras.Sequential([keras.Input(np.shape(image)), keras.layers.Flatten(), keras.layers.Dense(2)])
+        return vis.occlusion_map(model, image, label, patch, stride, fill)
+
+    def via_name(predict, image, label, patch, stride, fill):
+        return package_occlusion(predict, image, label, patch, stride, fill)
+
+    def via_inner_import(predict, image, label, patch, stride, fill):
+        def inner():
+            from cnncourse import interpret as i
+            return i.occlusion_map(predict, image, label, patch, stride, fill)
+        return inner()
+
+    for fn in [interpret.occlusion_map, via_module, via_name, via_inner_import,
+               lambda p, im, l, pa, s, f: interpret.occlusion_map(p, im, l, pa, s, f)]:
+        msg = message(ex.q4, fn)
+        assert "calls the package's interpret.occlusion_map" in msg, msg
+    # a function of one's own that uses other parts of interpret still passes
+    def own(predict, image, label, patch, stride, fill):
+        assert vis.conv_and_pool_layers is not None
+        return right_occlusion(predict, image, label, patch, stride, fill)
+    assert passes(ex.q4, own)
+
 def _patch_sums(m):
     return np.array([[m[i:i + 4, j:j + 4].sum() for j in (0, 2, 4)] for i in (0, 2, 4)])
 

@@ -255,6 +255,57 @@ def test_grad_cam_rejects_bad_arguments():
         interpret.grad_cam(model, x, "conv2", class_index=1.5)
 
 
+
+# ----------------------------------------------------------------------------- occlusion
+
+def test_occlusion_map_is_the_drop_of_the_probability_for_each_hidden_square():
+    from cnncourse.exercises.ex08 import occlusion_reference   # the exercise's own reference, in NumPy
+
+    w = np.random.default_rng(3).normal(0, 0.5, (36, 3))
+    model = linear_softmax(w)
+    x = np.random.default_rng(4).random((6, 6, 1)).astype("float32")
+    predict = lambda batch: keras.ops.convert_to_numpy(model(np.asarray(batch, "float32")))
+    for patch, stride, fill in [(2, 2, 0.0), (3, 1, 0.5), (4, 2, -1.0), (6, 3, 0.0)]:
+        got = interpret.occlusion_map(model, x, 2, patch=patch, stride=stride, fill=fill)
+        want = occlusion_reference(predict, x, 2, patch, stride, fill)
+        assert got.shape == ((6 - patch) // stride + 1,) * 2
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    # None: the predicted class; small batches give the same map
+    top = int(np.argmax(predict(x[None])[0]))
+    np.testing.assert_allclose(interpret.occlusion_map(model, x, None, 2, 2, batch_size=1),
+                               interpret.occlusion_map(model, x, top, 2, 2), atol=1e-6)
+
+
+def test_occlusion_map_upsampled_averages_the_squares_that_cover_each_pixel():
+    model = left_half_model()
+    x = np.random.default_rng(6).random((12, 12, 1)).astype("float32")
+    drops = interpret.occlusion_map(model, x, 0, patch=4, stride=2)
+    big = interpret.occlusion_map(model, x, 0, patch=4, stride=2, upsample=True)
+    assert drops.shape == (5, 5) and big.shape == (12, 12)
+    # pixel (0, 0) is covered by the first square only; pixel (2, 2) by the first 2x2 squares
+    assert big[0, 0] == pytest.approx(drops[0, 0])
+    assert big[2, 2] == pytest.approx(drops[:2, :2].mean())
+    # the model reads columns 0-6 only (6 through the 3x3 convolution): squares from column 8 on change nothing
+    np.testing.assert_allclose(drops[:, 4:], 0.0, atol=1e-6)
+    assert np.abs(drops[:, :2]).max() > 1e-4
+
+
+def test_occlusion_map_rejects_bad_arguments():
+    model = left_half_model()
+    x = np.zeros((12, 12, 1))
+    with pytest.raises(ValueError, match="patch must be at most"):
+        interpret.occlusion_map(model, x, 0, patch=13)
+    with pytest.raises(ValueError, match="patch"):
+        interpret.occlusion_map(model, x, 0, patch=0)
+    with pytest.raises(TypeError, match="stride"):
+        interpret.occlusion_map(model, x, 0, stride=1.5)
+    with pytest.raises(TypeError, match="fill"):
+        interpret.occlusion_map(model, x, 0, fill="black")
+    with pytest.raises(ValueError, match="class_index"):
+        interpret.occlusion_map(model, x, 2)
+    with pytest.raises(ValueError, match="one image of shape"):
+        interpret.occlusion_map(model, np.zeros((1, 12, 12, 1)), 0)
+
 # ----------------------------------------------------------------------------- activation maximization
 
 def edge_model():

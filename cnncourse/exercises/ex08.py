@@ -378,10 +378,49 @@ def _occ_shape_problem(call, got, case, want):
             "((H - patch) // stride + 1, (W - patch) // stride + 1).")
 
 
+def _code_objects(code):
+    """``code`` and every function or lambda defined inside it."""
+    yield code
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            yield from _code_objects(const)
+
+
+def _calls_package_occlusion(fn):
+    """Whether ``fn`` is, or calls by name, the package's ``interpret.occlusion_map`` (08.4 asks for your own):
+    ``interpret.occlusion_map(...)`` under any name of the module, or a name bound to the function itself."""
+    from cnncourse import interpret
+
+    package = interpret.occlusion_map
+    if package in (fn, getattr(fn, "__wrapped__", None), getattr(fn, "func", None)):
+        return True
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    scope = getattr(fn, "__globals__", {})
+    closure = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            closure.append(cell.cell_contents)
+        except ValueError:          # an empty cell
+            pass
+    for c in _code_objects(code):
+        bound = [scope.get(name) for name in c.co_names] + closure
+        if any(obj is package for obj in bound):
+            return True
+        module_named = "interpret" in c.co_names + c.co_freevars + c.co_varnames + c.co_cellvars
+        if "occlusion_map" in c.co_names and (module_named or any(obj is interpret for obj in bound)):
+            return True
+    return False
+
+
 def _check_occlusion(fn):
     problem = expect_callable(fn, "occlusion_map(predict, image, label, patch, stride, fill) -> 2-D array")
     if problem:
         return problem
+    if _calls_package_occlusion(fn):
+        return ("Your occlusion_map calls the package's interpret.occlusion_map: this exercise asks you to write "
+                "occlusion yourself (hide each square, call predict, subtract), with NumPy and predict only.")
     results = []
     for case, want in zip(_OCC_CASES, _OCC_RIGHT):
         call = _occ_label(case)
@@ -424,7 +463,8 @@ q4 = Exercise(
                "hide the square of side `patch` whose top-left corner is (i * stride, j * stride), in every "
                "channel, by the value `fill`; the map's entry [i, j] is p_label(image) - p_label(occluded image). "
                "Positions go as far as the patch fits: the map has shape ((H - patch) // stride + 1, "
-               "(W - patch) // stride + 1)."),
+               "(W - patch) // stride + 1). Write it yourself, with NumPy and predict: do not call "
+               "interpret.occlusion_map (the package's version, which the notebook uses; the check refuses it)."),
     checker=_check_occlusion,
     hint=("Build every occluded image (image.copy(), then x[top:top + patch, left:left + patch] = fill), stack "
           "them into one batch, call predict once, and subtract column `label` from the intact image's "
