@@ -75,6 +75,7 @@ BUDGETS: dict[str, tuple[int, int]] = {
     "vis_test": (2_000, 200),           # test images to find right and wrong predictions, probes
     "vis_probe_train": (3_000, 300),    # images for the linear probes of each layer
     "vis_am_steps": (120, 10),          # gradient-ascent steps of activation maximization
+    "vis_gap_epochs": (4, 1),           # the MNIST ConvNet with a global-average-pooling head, for Grad-CAM
     "vis_vgg16": (1, 0),                # 1: try the optional ImageNet VGG-16 section
     # 09_applications
     "apps_train": (6_000, 400),         # training canvases (one digit each)
@@ -84,7 +85,6 @@ BUDGETS: dict[str, tuple[int, int]] = {
     # 01_why_convnets
     "why_val": (5_000, 200),            # training digits held out for validation
     "why_timed_steps": (20, 3),         # training steps timed per network, apart from the fits
-    "vis_gap_epochs": (4, 1),           # 08: the MNIST ConvNet with a global-average-pooling head, for Grad-CAM
 }
 
 
