@@ -13,7 +13,10 @@ slice (``image[y_min:y_max, x_min:x_max]`` is the box's content, its area is
 ``(y_max - y_min) * (x_max - x_min)``). :func:`box_iou` and :func:`mask_iou`
 measure how well a prediction overlaps the truth (intersection over union, the
 measure PASCAL VOC and COCO use), :func:`pixel_accuracy` shows why accuracy is
-not enough when most pixels are background.
+not enough when most pixels are background. For detectors that score their boxes,
+:func:`nms` removes duplicate boxes, :func:`detection_hits` matches detections to the
+truth and :func:`precision_recall_curve` / :func:`average_precision` rank a detector
+the way the benchmarks do.
 
 The network that answers all three questions is :func:`cnncourse.models.scene_net`; boxes are
 drawn with :func:`cnncourse.plots.draw_box`.
@@ -36,7 +39,8 @@ import numpy as np
 from cnncourse.checks import check_boxes, check_number, check_whole, is_whole
 
 __all__ = ["Canvases", "make_canvases", "make_scene", "mask_to_box", "boxes_from_mask", "box_iou",
-           "match_detections", "mask_iou", "pixel_accuracy", "dice"]
+           "match_detections", "mask_iou", "pixel_accuracy", "dice", "nms", "detection_hits",
+           "precision_recall_curve", "average_precision"]
 
 #: Pixels whose ink is at least this bright belong to the digit in the mask.
 INK_THRESHOLD = 0.3
@@ -349,3 +353,145 @@ def match_detections(pred_boxes, pred_labels, true_boxes, true_labels, threshold
         used_t.add(j)
         tp += 1
     return tp, len(pb) - tp, len(tb) - tp
+
+
+# ============================================================================ scored detections
+
+def _scores(scores, n, name="scores"):
+    s = np.asarray(scores)
+    if isinstance(scores, (str, bytes)) or (s.size and s.dtype.kind not in "fiub"):
+        raise TypeError(f"{name} must be an array of numbers, got {type(scores).__name__} of dtype {s.dtype}")
+    s = s.astype("float64")
+    if s.shape != (n,):
+        raise ValueError(f"{name} must hold one number per box/detection: shape ({n},), got {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{name} must be finite numbers (no NaN or infinity)")
+    return s
+
+
+def nms(boxes, scores, iou_threshold=0.5):
+    """Greedy non-maximum suppression: which of many overlapping scored boxes to keep.
+
+    A detector that scores many candidate boxes lights up several boxes around each object.
+    NMS visits the boxes by decreasing score (equal scores: lower index first) and keeps a box
+    unless its IoU (:func:`box_iou`) with a box *already kept* is greater than ``iou_threshold``.
+    It looks at boxes only: run it once per class to keep boxes of different classes apart.
+
+    Parameters
+    ----------
+    boxes : array (n, 4) of ``(y_min, x_min, y_max, x_max)``
+    scores : array (n,) — the detector's confidence in each box
+    iou_threshold : float in [0, 1]
+
+    Returns
+    -------
+    list of int — the indices of the kept boxes, in the order they were kept (highest score first)
+
+    >>> boxes = [(0, 0, 10, 10), (0, 1, 10, 11), (20, 20, 30, 30)]
+    >>> nms(boxes, [0.7, 0.9, 0.4], iou_threshold=0.5)   # box 0 overlaps box 1 by IoU 0.82: gone
+    [1, 2]
+    >>> nms(boxes, [0.7, 0.9, 0.4], iou_threshold=0.9)
+    [1, 0, 2]
+    """
+    b = check_boxes(np.asarray(boxes, dtype="float64").reshape(-1, 4) if np.size(boxes) == 0 else boxes, "boxes")
+    if b.ndim != 2:
+        raise ValueError(f"boxes must have shape (n, 4), got {b.shape}")
+    s = _scores(scores, len(b))
+    iou_threshold = check_number(iou_threshold, "iou_threshold", 0, 1)
+    kept = []
+    for i in np.argsort(-s, kind="stable"):
+        if not kept or np.all(box_iou(b[kept], b[i]) <= iou_threshold):
+            kept.append(int(i))
+    return kept
+
+
+def detection_hits(pred_boxes, pred_labels, scores, true_boxes, true_labels, threshold=0.5):
+    """Which detections are true positives, matched the way PASCAL VOC and COCO match them.
+
+    The detections are visited by decreasing score; each one takes the true object of its
+    class with the highest IoU that no earlier detection took, if that IoU is at least
+    ``threshold``: a true positive. Otherwise (wrong place, wrong class, or a duplicate of an
+    object already found) it is a false positive.
+
+    Returns
+    -------
+    bool array (n_pred,) in the order given — feed it with the scores to
+    :func:`average_precision`; ``len(true_boxes) - hits.sum()`` objects were missed.
+
+    >>> detection_hits([(0, 0, 10, 10), (0, 1, 10, 11), (20, 20, 30, 30)], [3, 3, 5], [0.6, 0.9, 0.8],
+    ...                [(0, 0, 10, 10)], [3]).tolist()    # the 0.9 box finds the 3; the 0.6 is a duplicate
+    [False, True, False]
+    """
+    pb = check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
+    tb = check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
+    pl, tl = np.asarray(pred_labels).reshape(-1), np.asarray(true_labels).reshape(-1)
+    if len(pl) != len(pb) or len(tl) != len(tb):
+        raise ValueError("pred_labels and true_labels must have one label per box, got "
+                         f"{len(pl)} for {len(pb)} and {len(tl)} for {len(tb)}")
+    s = _scores(scores, len(pb))
+    threshold = check_number(threshold, "threshold", 0, 1, low_open=True)
+    hits = np.zeros(len(pb), dtype=bool)
+    if len(pb) == 0 or len(tb) == 0:
+        return hits
+    iou = np.where(pl[:, None] == tl[None, :], box_iou(pb[:, None, :], tb[None, :, :]), -1.0)
+    taken = np.zeros(len(tb), dtype=bool)
+    for i in np.argsort(-s, kind="stable"):
+        candidates = np.where(taken, -1.0, iou[i])
+        j = int(np.argmax(candidates))
+        if candidates[j] >= threshold:
+            hits[i] = taken[j] = True
+    return hits
+
+
+def _ranked(scores, is_true_positive, n_ground_truth):
+    t = np.asarray(is_true_positive)
+    if t.dtype != bool and not (t.dtype.kind in "iuf" and np.all(np.isin(t, (0, 1)))):
+        raise TypeError(f"is_true_positive must be booleans (or 0/1), got dtype {t.dtype}")
+    t = t.reshape(-1).astype(bool)
+    s = _scores(scores, len(t))
+    n_ground_truth = check_whole(n_ground_truth, "n_ground_truth", 1)
+    if t.sum() > n_ground_truth:
+        raise ValueError(f"is_true_positive counts {int(t.sum())} true positives, more than the "
+                         f"n_ground_truth={n_ground_truth} objects there are")
+    return t[np.argsort(-s, kind="stable")], n_ground_truth
+
+
+def precision_recall_curve(scores, is_true_positive, n_ground_truth):
+    """Precision and recall after each detection, most confident first, and the precision envelope.
+
+    Sorting the detections by decreasing score, after the ``k``-th: precision ``TP_k / k``,
+    recall ``TP_k / n_ground_truth``. Every score threshold a user could pick is one of these
+    points. The envelope replaces each precision by the largest one at the same or a higher
+    recall (the curve benchmarks integrate).
+
+    Returns
+    -------
+    (recall, precision, envelope) : three float arrays (n,)
+
+    >>> r, p, e = precision_recall_curve([0.9, 0.8, 0.7], [True, False, True], 4)
+    >>> r.tolist(), p.round(3).tolist(), e.round(3).tolist()
+    ([0.25, 0.25, 0.5], [1.0, 0.5, 0.667], [1.0, 0.667, 0.667])
+    """
+    t, n = _ranked(scores, is_true_positive, n_ground_truth)
+    hits = np.cumsum(t, dtype="float64")
+    precision = hits / np.arange(1, len(t) + 1)
+    envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(t) else precision
+    return hits / n, precision, envelope
+
+
+def average_precision(scores, is_true_positive, n_ground_truth):
+    """All-point interpolated average precision (PASCAL VOC since 2010): the area under the envelope.
+
+    ``AP = sum_k (recall_k - recall_(k-1)) * envelope_k`` with ``recall_0 = 0``, over the curve
+    of :func:`precision_recall_curve`, for the detections of one class (``is_true_positive``
+    from :func:`detection_hits`). 1 when every object is found before any false positive;
+    0 with no detections. PASCAL VOC's mAP is its mean over the classes at IoU 0.5; COCO's AP
+    also averages over the IoU thresholds 0.5, 0.55, ..., 0.95.
+
+    >>> average_precision([0.9, 0.8, 0.7, 0.6, 0.5], [True, False, True, True, False], 4)
+    0.625
+    >>> average_precision([], [], 3)
+    0.0
+    """
+    recall, _, envelope = precision_recall_curve(scores, is_true_positive, n_ground_truth)
+    return float(np.sum(np.diff(recall, prepend=0.0) * envelope))

@@ -217,3 +217,122 @@ def test_match_detections_counts_like_a_benchmark():
         apps.match_detections(truth, [1, 2], truth, [1, 2], threshold=0)
     with pytest.raises(ValueError, match="one label per box"):
         apps.match_detections(truth, [1], truth, [1, 2])
+
+
+# ---------------------------------------------------------------- scored detections: nms, matching, AP
+
+def nms_by_brute_force(boxes, scores, thr):
+    """NMS from its definition: a box is kept iff no higher-ranked *kept* box overlaps it by more than thr."""
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    kept = []
+    for i in order:
+        if all(apps.box_iou(boxes[i], boxes[k]) <= thr for k in kept):
+            kept.append(i)
+    return kept
+
+
+def test_nms_keeps_one_box_per_object_in_score_order():
+    boxes = np.array([(10, 10, 30, 30), (11, 10, 31, 30), (10, 12, 30, 32), (50, 50, 70, 70), (51, 51, 71, 71)])
+    scores = np.array([0.6, 0.9, 0.7, 0.5, 0.8])
+    assert apps.nms(boxes, scores, 0.5) == [1, 4]                         # the best box of each object
+    assert apps.nms(boxes, scores, 1.0) == [1, 4, 2, 0, 3]                # nothing suppressed: all, by score
+    assert apps.nms(boxes, scores, 0.0) == [1, 4]                         # any overlap suppresses
+    assert apps.nms([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.5) == [1, 0]   # IoU exactly 0.5 stays
+    assert apps.nms([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.49) == [1]
+    assert apps.nms([(0, 0, 10, 10), (0, 1, 10, 11)], [0.7, 0.7], 0.5) == [0]  # ties: lower index first
+    # a chain: 1 suppresses 2; 2 would have suppressed 0, but a suppressed box suppresses nothing
+    assert apps.nms([(0, 8, 10, 18), (0, 0, 10, 10), (0, 4, 10, 14)], [0.7, 0.9, 0.8], 0.3) == [1, 0]
+    assert apps.nms(np.zeros((0, 4)), [], 0.5) == [] and apps.nms([(1, 1, 3, 3)], [0.2]) == [0]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        corner = rng.integers(0, 30, size=(15, 2))
+        boxes = np.concatenate([corner, corner + rng.integers(3, 12, size=(15, 2))], axis=1)
+        scores = rng.choice([0.2, 0.5, 0.7, 0.9], size=15)               # ties included
+        for thr in (0.1, 0.3, 0.5):
+            assert apps.nms(boxes, scores, thr) == nms_by_brute_force(boxes, scores, thr)
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (([(0, 0, 2, 2)], [0.5, 0.4]), ValueError, "one number per box"),
+    (([(0, 0, 2)], [0.5]), ValueError, r"\(\.\.\., 4\)"),
+    (([(0, 0, 2, 2)], ["high"]), TypeError, "scores"),
+    (([(0, 0, 2, 2)], [np.nan]), ValueError, "finite"),
+    (([(0, 0, 2, 2)], [0.5], 1.5), ValueError, "iou_threshold"),
+    (([(2, 0, 0, 2)], [0.5]), ValueError, "y_max < y_min"),
+])
+def test_nms_rejects_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        apps.nms(*args)
+
+
+def test_detection_hits_match_in_score_order_like_pascal_voc():
+    truth, labels = [(0, 0, 10, 10), (20, 20, 30, 30)], [3, 5]
+    pred = [(0, 0, 10, 10), (0, 1, 10, 11), (20, 20, 30, 30), (20, 20, 30, 30), (40, 40, 50, 50)]
+    hits = apps.detection_hits(pred, [3, 3, 5, 4, 5], [0.6, 0.9, 0.8, 0.95, 0.7], truth, labels)
+    # the 0.9 box takes the 3 first, so the exact 0.6 box is a duplicate; wrong class and wrong place miss
+    assert hits.tolist() == [False, True, True, False, False]
+    assert apps.detection_hits(pred[:1], [3], [0.5], truth, labels, threshold=1.0).tolist() == [True]
+    assert apps.detection_hits([], [], [], truth, labels).shape == (0,)
+    assert apps.detection_hits(pred[:1], [3], [0.5], np.zeros((0, 4)), []).tolist() == [False]
+    # as many hits as match_detections counts when every detection has a different score
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        corner = rng.integers(0, 40, size=(8, 2))
+        boxes = np.concatenate([corner, corner + 10], axis=1)
+        tb, tl = boxes[:3], np.array([1, 2, 1])
+        pb = boxes[3:] if rng.random() < 0.5 else np.concatenate([tb + rng.integers(-2, 3, size=(3, 4)), boxes[5:]])
+        pb = np.concatenate([np.minimum(pb[:, :2], pb[:, 2:]), np.maximum(pb[:, :2], pb[:, 2:])], axis=1)
+        pl = rng.integers(1, 3, size=len(pb))
+        tp, fp, fn = apps.match_detections(pb, pl, tb, tl)
+        hits = apps.detection_hits(pb, pl, rng.permutation(len(pb)) / len(pb), tb, tl)
+        assert abs(int(hits.sum()) - tp) <= 1 and len(pb) - hits.sum() >= 0
+    with pytest.raises(ValueError, match="one label per box"):
+        apps.detection_hits(pred, [3], [0.5] * 5, truth, labels)
+    with pytest.raises(ValueError, match="one number per"):
+        apps.detection_hits(pred[:1], [3], [0.5, 0.4], truth, labels)
+
+
+def test_precision_recall_curve_and_average_precision_by_hand():
+    # TP, FP, TP, TP, FP (in score order) with 4 objects: p = 1, 1/2, 2/3, 3/4, 3/5; r = 1/4, 1/4, 1/2, 3/4, 3/4
+    recall, precision, envelope = apps.precision_recall_curve([0.5, 0.9, 0.6, 0.8, 0.7], [0, 1, 1, 0, 1], 4)
+    np.testing.assert_allclose(recall, [0.25, 0.25, 0.5, 0.75, 0.75])
+    np.testing.assert_allclose(precision, [1, 1 / 2, 2 / 3, 3 / 4, 3 / 5])
+    np.testing.assert_allclose(envelope, [1, 3 / 4, 3 / 4, 3 / 4, 3 / 5])
+    assert apps.average_precision([0.5, 0.9, 0.6, 0.8, 0.7], [0, 1, 1, 0, 1], 4) == pytest.approx(0.625)
+    assert apps.average_precision([0.9, 0.8], [True, True], 2) == 1.0          # all found, none wrong
+    assert apps.average_precision([0.9, 0.8], [True, True], 4) == 0.5          # half of the objects missed
+    assert apps.average_precision([0.9, 0.8], [False, True], 1) == 0.5         # a false alarm ranked first
+    assert apps.average_precision([0.9, 0.8], [False, False], 1) == 0.0
+    assert apps.average_precision([], [], 3) == 0.0
+    r, p, e = apps.precision_recall_curve([], [], 3)
+    assert r.shape == p.shape == e.shape == (0,)
+
+
+def test_average_precision_equals_scikit_learn_when_every_object_is_detected():
+    """scikit-learn's AP uses the raw precisions (no envelope); on a curve whose precision only falls
+    with recall the two agree, and with the envelope ours is never lower."""
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        hits = rng.random(12) < 0.6
+        hits[0] = True
+        scores = rng.permutation(12) / 12
+        ours = apps.average_precision(scores, hits, int(hits.sum()))
+        assert ours >= average_precision_score(hits, scores) - 1e-12
+        monotone = np.sort(hits)[::-1]                                     # every hit ranked before every miss
+        assert apps.average_precision(scores[np.argsort(-scores)], monotone, int(hits.sum())) == pytest.approx(
+            average_precision_score(monotone, scores[np.argsort(-scores)]))
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (([0.5, 0.4], [True], 2), ValueError, "one number per"),
+    (([0.5], [True], 0), ValueError, "n_ground_truth"),
+    (([0.5], [True], 1.5), TypeError, "n_ground_truth"),
+    (([0.5, 0.4], [True, True], 1), ValueError, "more than"),
+    (([0.5], ["yes"], 1), TypeError, "is_true_positive"),
+    (([0.5], [2], 3), TypeError, "is_true_positive"),
+])
+def test_average_precision_rejects_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        apps.average_precision(*args)

@@ -143,12 +143,12 @@ def nms(boxes, scores, thr, *, order=None, against_all=False, ge=False, smaller=
     return kept
 
 
-def test_q4_nms_reference_on_cases_worked_out_by_hand():
-    assert ex.nms_reference([(0, 8, 10, 18), (0, 0, 10, 10), (0, 4, 10, 14)], [0.7, 0.9, 0.8], 0.3) == [1, 0]
-    assert ex.nms_reference([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.5) == [1, 0]          # IoU 0.5: kept
-    assert ex.nms_reference([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.49) == [1]
-    assert ex.nms_reference([(0, 0, 10, 10), (0, 1, 10, 11)], [0.7, 0.7], 0.5) == [0]          # tie: index 0
-    assert ex.nms_reference(np.zeros((0, 4)), [], 0.5) == []
+def test_q4_reference_apps_nms_on_cases_worked_out_by_hand():
+    assert apps.nms([(0, 8, 10, 18), (0, 0, 10, 10), (0, 4, 10, 14)], [0.7, 0.9, 0.8], 0.3) == [1, 0]
+    assert apps.nms([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.5) == [1, 0]          # IoU 0.5: kept
+    assert apps.nms([(0, 0, 4, 4), (0, 0, 4, 2)], [0.6, 0.9], 0.49) == [1]
+    assert apps.nms([(0, 0, 10, 10), (0, 1, 10, 11)], [0.7, 0.7], 0.5) == [0]          # tie: index 0
+    assert apps.nms(np.zeros((0, 4)), [], 0.5) == []
     assert passes(ex.q4, nms)
     assert passes(ex.q4, lambda b, s, t: np.array(nms(b, s, t), dtype=np.int64))
     assert passes(ex.q4, lambda b, s, t: tuple(nms(b, s, t)))
@@ -227,12 +227,12 @@ def average_precision(scores, tp, n_gt, *, sort=True, ascending=False, envelope=
     return ap
 
 
-def test_q5_average_precision_reference_on_cases_worked_out_by_hand():
+def test_q5_reference_apps_average_precision_on_cases_worked_out_by_hand():
     # TP, FP, TP, TP, FP with 4 objects: p = 1, 1/2, 2/3, 3/4, 3/5; r = 1/4, 1/4, 2/4, 3/4, 3/4
     # envelope: 1, 3/4, 3/4, 3/4, 3/5 -> AP = 1/4 * 1 + 1/4 * 3/4 + 1/4 * 3/4 = 0.625
-    assert np.isclose(ex.average_precision_reference([0.9, 0.8, 0.7, 0.6, 0.5], [1, 0, 1, 1, 0], 4), 0.625)
-    assert np.isclose(ex.average_precision_reference([0.5, 0.9], [1, 1], 2), 1.0)
-    assert ex.average_precision_reference([], [], 3) == 0.0
+    assert np.isclose(apps.average_precision([0.9, 0.8, 0.7, 0.6, 0.5], [1, 0, 1, 1, 0], 4), 0.625)
+    assert np.isclose(apps.average_precision([0.5, 0.9], [1, 1], 2), 1.0)
+    assert apps.average_precision([], [], 3) == 0.0
     try:    # the same number as scikit-learn's AP when every object is detected (there it has no envelope...)
         from sklearn.metrics import average_precision_score
         y, s = [1, 0, 1, 1], [0.9, 0.8, 0.7, 0.6]
@@ -279,3 +279,43 @@ def test_q5_other_wrong_answers_and_nonsense():
         msg = message(ex.q5, lambda s, t, n, m=mistake: average_precision(s, t, n, **m))
         said = [float(x) for x in re.findall(r"\d+\.\d+", msg)]
         assert not any(abs(x - v) < 1e-3 for x in said for v in ex._AP_RIGHT if 0 < v < 1), msg
+
+
+def test_q4_q5_refuse_the_course_functions_the_lesson_uses():
+    """09.4 and 09.5 ask for NMS and AP written by hand: calling apps.nms / apps.average_precision is refused,
+    whether passed directly, wrapped, imported by name or reached through a closure."""
+    from functools import partial
+    from cnncourse.applications import average_precision as ap_imported, nms as nms_imported
+
+    for fn in [apps.nms, lambda b, s, t: apps.nms(b, s, t), lambda b, s, t: nms_imported(b, s, t),
+               partial(apps.nms)]:
+        assert "calls apps.nms" in message(ex.q4, fn)
+
+    def outer():
+        from cnncourse import applications as a
+
+        def my_nms(b, s, t):
+            return a.nms(b, s, t)
+        return my_nms
+    assert "calls apps.nms" in message(ex.q4, outer())
+    for fn in [apps.average_precision, lambda s, t, n: apps.average_precision(s, t, n),
+               lambda s, t, n: ap_imported(s, t, n),
+               lambda s, t, n: float(apps.precision_recall_curve(s, t, n)[0].sum() * 0)]:
+        assert "calls apps." in message(ex.q5, fn)
+
+    def nms(b, s, t):                                    # a student's own function that happens to be called nms
+        return [int(i) for i in np.argsort(-np.asarray(s), kind="stable")
+                if True] and _greedy(b, s, t)
+
+    def _greedy(b, s, t):
+        kept = []
+        for i in np.argsort(-np.asarray(s), kind="stable"):
+            if all(apps.box_iou(b[i], b[k]) <= t for k in kept):
+                kept.append(int(i))
+        return kept
+    assert passes(ex.q4, lambda b, s, t: nms(b, s, t))
+    # the mistake variants of the checkers agree with the course's functions when no mistake is made
+    for case in ex._NMS_CASES:
+        assert ex._nms(*case) == apps.nms(*case)
+    for case in ex._AP_CASES:
+        assert np.isclose(ex._average_precision(*case), apps.average_precision(*case))

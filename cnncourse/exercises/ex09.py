@@ -10,21 +10,58 @@ In the notebook::
     ex.q5.check(my_average_precision)   # a function (scores, is_true_positive, n_ground_truth) -> float
 
 Boxes are ``(y_min, x_min, y_max, x_max)`` in pixels with the max **exclusive**, as in
-:mod:`cnncourse.applications`. The references of 09.4 and 09.5 are :func:`nms_reference` and
-:func:`average_precision_reference`.
+:mod:`cnncourse.applications`. The references of 09.4 and 09.5 are the course's
+:func:`cnncourse.applications.nms` and :func:`cnncourse.applications.average_precision`, which the
+notebook's lesson uses; the exercises ask the student to write them, so a function that calls them
+is refused.
 
->>> q4.evaluate(nms_reference)
-(True, 'Correct!')
+>>> from cnncourse import applications as apps
+>>> q4.evaluate(lambda boxes, scores, t: [int(i) for i in np.argsort(-np.asarray(scores), kind="stable")])[0]
+False
+>>> q4.evaluate(apps.nms)[1].startswith("my_nms calls apps.nms")
+True
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from cnncourse.applications import box_iou, mask_to_box
+from cnncourse import applications as _applications
+from cnncourse.applications import average_precision, mask_to_box, nms
 from cnncourse.exercises import Exercise, expect_callable, to_float, try_call
 
-__all__ = ["q1", "q2", "q3", "q4", "q5", "TRAP_MASK", "CANDIDATE_SIDES", "nms_reference",
-           "average_precision_reference"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "TRAP_MASK", "CANDIDATE_SIDES"]
+
+
+def _names(code):
+    """Every global, attribute and enclosing-scope name the code object (and the functions in it) uses."""
+    names = set(code.co_names) | set(code.co_freevars)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+def _calls_course(fn, name):
+    """Whether ``fn`` is, or calls by name, ``cnncourse.applications.<name>`` (the exercise's reference)."""
+    target = getattr(_applications, name)
+    if fn is target or getattr(fn, "func", None) is target:           # the function itself, or a partial
+        return True
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names = _names(code)
+    scope = dict(getattr(fn, "__globals__", {}))
+    for var, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:
+            pass
+    if any(scope.get(n) is target for n in names):                   # imported under any name
+        return True
+    modules = {id(_applications), id(sys.modules.get("cnncourse"))}
+    return name in names and any(id(scope.get(n)) in modules for n in names)   # apps.<name>(...)
 
 
 def _sentence(parts):
@@ -270,12 +307,6 @@ def _nms(boxes, scores, iou_threshold, *, order="score", against="kept", suppres
     return sorted(keep) if report == "sorted" else keep
 
 
-def nms_reference(boxes, scores, iou_threshold):
-    """Indices of the boxes greedy non-maximum suppression keeps, in descending score order (equal scores:
-    lower index first); a box goes when its IoU with a box kept before it is *greater than* the threshold."""
-    return _nms(boxes, scores, iou_threshold)
-
-
 def _case(boxes, scores, threshold):
     return np.array(boxes, dtype="float64").reshape(-1, 4), np.array(scores, dtype="float64"), threshold
 
@@ -296,7 +327,7 @@ _NMS_CASES = [
     _case([(1, 1, 5, 5)], [0.3], 0.5),                       # one box
     _case(np.zeros((0, 4)), [], 0.5),                         # no boxes
 ]
-_NMS_RIGHT = [nms_reference(*case) for case in _NMS_CASES]
+_NMS_RIGHT = [nms(*case) for case in _NMS_CASES]
 _NMS_MISTAKES = [(variant, message, [_nms(*case, **variant) for case in _NMS_CASES]) for variant, message in [
     (dict(order="index"), "the boxes are taken in the order given, not by decreasing score: NMS visits the "
                           "highest-scoring box first."),
@@ -354,6 +385,9 @@ def _check_nms(fn):
     problem = expect_callable(fn, "my_nms(boxes, scores, iou_threshold) -> list of indices")
     if problem:
         return problem
+    if _calls_course(fn, "nms"):
+        return ("my_nms calls apps.nms, the course's own NMS that the notebook uses: the point is to write "
+                "it yourself (apps.box_iou is allowed).")
     results = []
     for case in _NMS_CASES:
         call = _nms_label(case)
@@ -391,7 +425,8 @@ q4 = Exercise(
     statement=("Write my_nms(boxes, scores, iou_threshold): boxes is an (n, 4) array of (y_min, x_min, y_max, x_max), "
                "scores an (n,) array. Visit the boxes by decreasing score (equal scores: lower index first); keep a "
                "box unless its IoU with a box kept before it is greater than iou_threshold. Return the list of the "
-               "kept boxes' indices, in the order they were kept (an empty list for no boxes)."),
+               "kept boxes' indices, in the order they were kept (an empty list for no boxes). Write it yourself: "
+               "do not call apps.nms (apps.box_iou is allowed)."),
     checker=_check_nms,
     hint=("order = np.argsort(-scores, kind='stable') gives the visiting order; keep a list `kept`, and for each "
           "index in order test apps.box_iou(boxes[i], boxes[k]) against every k already in `kept`."),
@@ -436,11 +471,6 @@ def _average_precision(scores, is_true_positive, n_ground_truth, *, sort="descen
     return float(np.sum(steps * precision))
 
 
-def average_precision_reference(scores, is_true_positive, n_ground_truth):
-    """All-point interpolated average precision (PASCAL VOC 2010+): the area under the precision envelope."""
-    return _average_precision(scores, is_true_positive, n_ground_truth)
-
-
 _AP_CASES = [
     ([0.9, 0.8, 0.7, 0.6, 0.5], [True, False, True, True, False], 4),
     ([0.3, 0.95, 0.6, 0.8, 0.1, 0.7], [True, True, False, False, True, True], 5),
@@ -451,7 +481,7 @@ _AP_CASES = [
     ([0.9, 0.8], [True, True], 2),
     ([], [], 3),
 ]
-_AP_RIGHT = [average_precision_reference(*case) for case in _AP_CASES]
+_AP_RIGHT = [average_precision(*case) for case in _AP_CASES]
 _AP_MISTAKES = [(message, [_average_precision(*case, **variant) for case in _AP_CASES]) for variant, message in [
     (dict(envelope=False), "no interpolation: each precision must first be replaced by the largest precision at "
                            "the same or a higher recall (the envelope), then summed over the recall steps."),
@@ -477,6 +507,10 @@ def _check_ap(fn):
     problem = expect_callable(fn, "my_average_precision(scores, is_true_positive, n_ground_truth) -> float")
     if problem:
         return problem
+    for name in ("average_precision", "precision_recall_curve"):
+        if _calls_course(fn, name):
+            return (f"my_average_precision calls apps.{name}, which the notebook uses: the point is to write "
+                    "the ranking, the precisions, the envelope and the sum yourself, with NumPy.")
     results = []
     for scores, tp, n_gt in _AP_CASES:
         call = _ap_label((scores, tp, n_gt))
@@ -512,7 +546,8 @@ q5 = Exercise(
                "k-th, precision_k = TP_k / k and recall_k = TP_k / n_ground_truth; replace each precision by the "
                "largest precision at the same or a higher recall (the envelope); return the sum over k of "
                "(recall_k - recall_(k-1)) x envelope_k, with recall_0 = 0 (all-point AP, PASCAL VOC 2010+ and "
-               "COCO at one IoU threshold). No detections: 0."),
+               "COCO at one IoU threshold). No detections: 0. Write it yourself with NumPy: do not call "
+               "apps.average_precision or apps.precision_recall_curve."),
     checker=_check_ap,
     hint=("np.cumsum of the sorted is_true_positive gives TP_k; np.maximum.accumulate on the reversed precisions "
           "(then reversed back) gives the envelope; np.diff of recall with a 0 in front gives the steps."),
