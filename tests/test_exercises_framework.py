@@ -365,3 +365,45 @@ def test_value_problem_array():
     assert p(np.zeros((2, 3))) == "kernel has shape (2, 3); expected shape (3, 3)."
     for nonsense in NONSENSE.values():
         assert isinstance(p(nonsense), str)
+
+
+def test_calls_finds_the_package_function_under_any_disguise_and_nothing_else():
+    import functools
+
+    from cnncourse import ops
+    from cnncourse.exercises import calls, names_used
+    target = ops.receptive_field
+    alias = target
+
+    def by_module(layers):
+        return ops.receptive_field(layers)
+
+    def by_alias(layers):
+        return alias(layers)
+
+    def local_import(layers):
+        from cnncourse.ops import receptive_field as rf
+        return rf(layers)
+
+    def local_module(layers):
+        from cnncourse import ops as o
+        return o.receptive_field(layers)
+
+    def nested(layers):
+        return (lambda ls: ops.receptive_field(ls))(layers)
+
+    def own(layers):
+        field, jump = 1, 1
+        for kernel, stride in layers:
+            field, jump = field + (kernel - 1) * jump, jump * stride
+        return field
+
+    def closure_maker():
+        f = target
+        return lambda layers: f(layers)
+
+    for fn in (target, functools.partial(target), functools.wraps(target)(lambda x: 0), by_module, by_alias,
+               local_import, local_module, nested, closure_maker()):
+        assert calls(fn, target), fn
+    assert not calls(own, target) and not calls(print, target) and not calls(None, target)
+    assert {"field", "jump", "kernel", "stride"} <= names_used(own) and names_used(3) == set()

@@ -33,12 +33,12 @@ An ``exNN.py`` holds statements, cases, mistake tables, hints and solutions::
 
 and, for answers no problem type fits, a checker function of its own built from the checks.
 """
-from cnncourse.exercises.checks import (close, expect_array, expect_callable, expect_int, expect_keys,
-                                        expect_number, to_float, try_call)
+from cnncourse.exercises.checks import (calls, close, expect_array, expect_callable, expect_int, expect_keys,
+                                        expect_number, names_used, to_float, try_call)
 from cnncourse.exercises.core import (NOT_ANSWERED, RESULTS_FILE_VARIABLE, Exercise, clear_results, feedback,
                                       registry, results, solutions_seen)
 from cnncourse.exercises.problems import FunctionProblem, ValueProblem
 
 __all__ = ["Exercise", "NOT_ANSWERED", "RESULTS_FILE_VARIABLE", "results", "feedback", "solutions_seen", "clear_results", "registry",
-           "expect_int", "expect_number", "expect_array", "expect_keys", "expect_callable", "try_call",
+           "expect_int", "expect_number", "expect_array", "expect_keys", "expect_callable", "try_call", "calls", "names_used",
            "to_float", "close", "ValueProblem", "FunctionProblem"]

@@ -3,7 +3,9 @@
 Each ``expect_*`` function returns ``None`` when the answer has the expected kind
 (a whole number, a real number, an array of some shape, a dict with given keys, a
 function) and otherwise a message saying what was expected, naming the answer as
-the student called it. None of them raises, whatever the answer.
+the student called it. None of them raises, whatever the answer. :func:`calls` and
+:func:`names_used` tell whether a student's function uses the package's own version of
+what the exercise asks them to write.
 
 >>> expect_int(6) is None
 True
@@ -14,11 +16,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
 __all__ = ["expect_int", "expect_number", "expect_array", "expect_keys", "expect_callable", "try_call",
-           "to_float", "close"]
+           "to_float", "close", "names_used", "calls"]
 
 
 def expect_int(answer, name="the answer"):
@@ -193,3 +196,62 @@ def close(value, reference, tol=1e-3):
     (True, False, False)
     """
     return abs(value - reference) <= tol * max(1.0, abs(reference))
+
+
+def _code_objects(code):
+    """``code`` and every function, lambda or comprehension defined inside it."""
+    yield code
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            yield from _code_objects(const)
+
+
+def names_used(fn):
+    """Every name the code of the function ``fn`` (and of the functions inside it) looks up: globals,
+    attributes, closure and local variables. An empty set for what is not a Python function.
+
+    >>> sorted(names_used(lambda x: np.linalg.norm(x)))
+    ['linalg', 'norm', 'np', 'x']
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return set()
+    names = set()
+    for c in _code_objects(code):
+        names |= set(c.co_names) | set(c.co_freevars) | set(c.co_varnames) | set(c.co_cellvars)
+    return names
+
+
+def calls(fn, target):
+    """Whether the student's function ``fn`` is ``target``, wraps it (``functools.partial``, ``wraps``), or
+    reaches it by name in its code: a global or closure variable bound to it under any name, or
+    ``module.target_name`` with its module (or the ``cnncourse`` package) named or bound. For exercises that
+    ask the student to write what the package already has: the checker refuses the package's function.
+
+    >>> from cnncourse import ops
+    >>> calls(ops.receptive_field, ops.receptive_field), calls(lambda s: ops.receptive_field(s), ops.receptive_field)
+    (True, True)
+    >>> calls(lambda s: 2 * len(s) + 1, ops.receptive_field), calls("text", ops.receptive_field)
+    (False, False)
+    """
+    if target in (fn, getattr(fn, "__wrapped__", None), getattr(fn, "func", None)):
+        return True
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    scope = dict(getattr(fn, "__globals__", {}))
+    for var, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            scope[var] = cell.cell_contents
+        except ValueError:          # an empty cell
+            pass
+    names = names_used(fn)
+    if any(scope.get(name) is target for name in names):            # imported or bound under any name
+        return True
+    module_name = getattr(target, "__module__", "") or ""
+    if getattr(target, "__name__", None) not in names:
+        return False
+    module, package = sys.modules.get(module_name), sys.modules.get(module_name.split(".")[0])
+    homes = [m for m in (module, package) if m is not None]
+    return any(name in (module_name, module_name.rsplit(".", 1)[-1]) or any(scope.get(name) is m for m in homes)
+               for name in names)   # module_name: a "from cnncourse.ops import ..." inside the function

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnncourse import ops
-from cnncourse.exercises import Exercise, expect_array, expect_callable, expect_int, try_call
+from cnncourse.exercises import Exercise, expect_array, expect_callable, expect_int, names_used, try_call
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "STACK", "STACK_INPUT", "PATTERNS", "MIN_RATIO", "filter_responses",
            "LUMA", "EDGE_IMAGES", "EDGE_RESPONSES"]
@@ -109,20 +109,8 @@ _LIBRARY = [({"ops"}, {"conv2d", "conv2d_fast"}, "ops.conv2d"),
              "a deep-learning library's convolution")]
 
 
-def _names(code):
-    """Every global, attribute and enclosing-scope name the code object (and the functions in it) uses."""
-    names = set(code.co_names) | set(code.co_freevars)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _names(const)
-    return names
-
-
 def _library_call(fn):
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
-    names = _names(code)
+    names = names_used(fn)
     for modules, functions, label in _LIBRARY:
         if names & modules and names & functions:
             return label
@@ -488,7 +476,7 @@ def _check_learn(fn):
                         "multiplies the pixel a rows down and b columns right of the window's corner.")
             if learned and _relative_error(kernel, learned[0]) <= _TOLERANCE:
                 return (f"learn_kernel returns the same kernel for two different data sets: it must learn "
-                        f"the filter from the images and responses it is given.")
+                        "the filter from the images and responses it is given.")
             if losses[-1] < 0.5 * losses[0]:
                 return (f"With {call}, the loss falls (from {losses[0]:.3g} to {losses[-1]:.3g}) but the learned "
                         f"kernel is still {error:.0%} away from the hidden one (relative error): take more steps "

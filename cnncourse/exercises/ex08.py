@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnncourse.exercises import (Exercise, ValueProblem, expect_array, expect_callable, expect_int,
+from cnncourse.exercises import (Exercise, calls, ValueProblem, expect_array, expect_callable, expect_int,
                                  expect_keys, to_float, try_call)
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "LINEAR_W", "LINEAR_B", "IMAGE", "CAM_A", "CAM_GRADS", "linear_model",
@@ -378,40 +378,11 @@ def _occ_shape_problem(call, got, case, want):
             "((H - patch) // stride + 1, (W - patch) // stride + 1).")
 
 
-def _code_objects(code):
-    """``code`` and every function or lambda defined inside it."""
-    yield code
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            yield from _code_objects(const)
-
-
 def _calls_package_occlusion(fn):
-    """Whether ``fn`` is, or calls by name, the package's ``interpret.occlusion_map`` (08.4 asks for your own):
-    ``interpret.occlusion_map(...)`` under any name of the module, or a name bound to the function itself."""
+    """Whether ``fn`` is, or calls by name, the package's ``interpret.occlusion_map`` (08.4 asks for your own)."""
     from cnncourse import interpret
 
-    package = interpret.occlusion_map
-    if package in (fn, getattr(fn, "__wrapped__", None), getattr(fn, "func", None)):
-        return True
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return False
-    scope = getattr(fn, "__globals__", {})
-    closure = []
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            closure.append(cell.cell_contents)
-        except ValueError:          # an empty cell
-            pass
-    for c in _code_objects(code):
-        bound = [scope.get(name) for name in c.co_names] + closure
-        if any(obj is package for obj in bound):
-            return True
-        module_named = "interpret" in c.co_names + c.co_freevars + c.co_varnames + c.co_cellvars
-        if "occlusion_map" in c.co_names and (module_named or any(obj is interpret for obj in bound)):
-            return True
-    return False
+    return calls(fn, interpret.occlusion_map)
 
 
 def _check_occlusion(fn):

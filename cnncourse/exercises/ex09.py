@@ -23,45 +23,18 @@ True
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from cnncourse import applications as _applications
 from cnncourse.applications import average_precision, mask_to_box, nms
-from cnncourse.exercises import Exercise, expect_callable, to_float, try_call
+from cnncourse.exercises import Exercise, calls, expect_callable, to_float, try_call
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "TRAP_MASK", "CANDIDATE_SIDES"]
 
 
-def _names(code):
-    """Every global, attribute and enclosing-scope name the code object (and the functions in it) uses."""
-    names = set(code.co_names) | set(code.co_freevars)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            names |= _names(const)
-    return names
-
-
 def _calls_course(fn, name):
     """Whether ``fn`` is, or calls by name, ``cnncourse.applications.<name>`` (the exercise's reference)."""
-    target = getattr(_applications, name)
-    if fn is target or getattr(fn, "func", None) is target:           # the function itself, or a partial
-        return True
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return False
-    names = _names(code)
-    scope = dict(getattr(fn, "__globals__", {}))
-    for var, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
-        try:
-            scope[var] = cell.cell_contents
-        except ValueError:
-            pass
-    if any(scope.get(n) is target for n in names):                   # imported under any name
-        return True
-    modules = {id(_applications), id(sys.modules.get("cnncourse"))}
-    return name in names and any(id(scope.get(n)) in modules for n in names)   # apps.<name>(...)
+    return calls(fn, getattr(_applications, name))
 
 
 def _sentence(parts):
