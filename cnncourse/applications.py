@@ -319,6 +319,17 @@ def boxes_from_mask(mask, min_pixels=10):
             np.asarray(sizes, dtype="int64"))
 
 
+def _boxes_and_labels(pred_boxes, pred_labels, true_boxes, true_labels):
+    """Predicted and true boxes as ``(n, 4)`` float arrays and their labels as 1-D arrays, checked."""
+    pb = check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
+    tb = check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
+    pl, tl = np.asarray(pred_labels).reshape(-1), np.asarray(true_labels).reshape(-1)
+    if len(pl) != len(pb) or len(tl) != len(tb):
+        raise ValueError("pred_labels and true_labels must have one label per box, got "
+                         f"{len(pl)} for {len(pb)} and {len(tl)} for {len(tb)}")
+    return pb, pl, tb, tl
+
+
 def match_detections(pred_boxes, pred_labels, true_boxes, true_labels, threshold=0.5):
     """Count true positives, false positives and misses the way detection benchmarks do.
 
@@ -331,12 +342,7 @@ def match_detections(pred_boxes, pred_labels, true_boxes, true_labels, threshold
     >>> match_detections([(0, 0, 10, 10), (20, 20, 30, 30)], [3, 5], [(1, 1, 10, 10)], [3])
     (1, 1, 0)
     """
-    pb = check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
-    tb = check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
-    pl, tl = np.asarray(pred_labels).reshape(-1), np.asarray(true_labels).reshape(-1)
-    if len(pl) != len(pb) or len(tl) != len(tb):
-        raise ValueError("pred_labels and true_labels must have one label per box, got "
-                         f"{len(pl)} for {len(pb)} and {len(tl)} for {len(tb)}")
+    pb, pl, tb, tl = _boxes_and_labels(pred_boxes, pred_labels, true_boxes, true_labels)
     threshold = check_number(threshold, "threshold", 0, 1, low_open=True)
     if len(pb) == 0 or len(tb) == 0:
         return 0, len(pb), len(tb)
@@ -422,12 +428,7 @@ def detection_hits(pred_boxes, pred_labels, scores, true_boxes, true_labels, thr
     ...                [(0, 0, 10, 10)], [3]).tolist()    # the 0.9 box finds the 3; the 0.6 is a duplicate
     [False, True, False]
     """
-    pb = check_boxes(np.asarray(pred_boxes, dtype="float64").reshape(-1, 4), "pred_boxes")
-    tb = check_boxes(np.asarray(true_boxes, dtype="float64").reshape(-1, 4), "true_boxes")
-    pl, tl = np.asarray(pred_labels).reshape(-1), np.asarray(true_labels).reshape(-1)
-    if len(pl) != len(pb) or len(tl) != len(tb):
-        raise ValueError("pred_labels and true_labels must have one label per box, got "
-                         f"{len(pl)} for {len(pb)} and {len(tl)} for {len(tb)}")
+    pb, pl, tb, tl = _boxes_and_labels(pred_boxes, pred_labels, true_boxes, true_labels)
     s = _scores(scores, len(pb))
     threshold = check_number(threshold, "threshold", 0, 1, low_open=True)
     hits = np.zeros(len(pb), dtype=bool)
