@@ -7,9 +7,9 @@ numbers: :func:`filter_images`, :func:`feature_maps`, :func:`activation_maximiza
 (``plot_filters``, ``plot_feature_maps``, ``plot_patterns``, ``plot_attributions``,
 ``overlay_heatmap``) are in :mod:`cnncourse.plots`.
 
-Gradients are taken by :func:`input_gradient`, which works on the TensorFlow,
-JAX and PyTorch backends of Keras 3 (Keras has no backend-neutral gradient call,
-so that one small function dispatches through :func:`cnncourse.device.on_backend`).
+Gradients are taken by :func:`cnncourse.autodiff.input_gradient` (re-exported here), which
+works on the TensorFlow, JAX and PyTorch backends of Keras 3 (Keras has no backend-neutral
+gradient call; :mod:`cnncourse.autodiff` is the one place that knows each backend's own).
 
 Class scores are taken *before* the softmax (the "logit"), as Simonyan et al.
 (2014) and Selvaraju et al. (2017) do: the softmax probability of a class can
@@ -38,6 +38,7 @@ import contextlib
 
 import numpy as np
 
+from cnncourse.autodiff import input_gradient
 from cnncourse.checks import check_model, check_number, check_whole, is_whole
 
 __all__ = [
@@ -218,60 +219,6 @@ def feature_maps(model, x, layers=None):
 
 
 # ============================================================================ gradients
-
-def input_gradient(fn, x):
-    """``(value, gradient)`` of a scalar function ``fn`` of the tensor ``x``, on any backend.
-
-    ``fn`` takes a backend tensor shaped like ``x`` and returns a scalar tensor (use
-    ``keras.ops`` inside it). The gradient is returned as a NumPy array shaped like ``x``.
-
-    This is the module's only backend-specific code: Keras 3 has no backend-neutral
-    gradient call, so it gives :func:`cnncourse.device.on_backend` one small function per
-    backend: ``tf.GradientTape`` on TensorFlow (the course's default),
-    ``jax.value_and_grad`` on JAX and ``torch.autograd`` on PyTorch.
-
-    >>> import keras
-    >>> value, grad = input_gradient(lambda t: keras.ops.sum(t ** 2), np.array([1.0, -2.0]))
-    >>> float(value), grad.tolist()
-    (5.0, [2.0, -4.0])
-    """
-    from cnncourse.device import backend_and_version, on_backend
-
-    x = np.asarray(x, dtype="float32")
-
-    def tensorflow():
-        import tensorflow as tf
-
-        t = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(t)
-            value = fn(t)
-        grad = tape.gradient(value, t)
-        if grad is None:  # the value does not depend on x at all
-            grad = tf.zeros_like(t)
-        return float(value), grad.numpy()
-
-    def jax():
-        import jax
-
-        value, grad = jax.value_and_grad(lambda t: fn(t))(jax.numpy.asarray(x))
-        return float(value), np.asarray(grad)
-
-    def torch():
-        import torch
-
-        t = torch.tensor(x, requires_grad=True)
-        value = fn(t)
-        value.backward()
-        grad = t.grad if t.grad is not None else torch.zeros_like(t)
-        return float(value.detach().cpu()), grad.detach().cpu().numpy()
-
-    def other():
-        raise NotImplementedError(f"gradients are not implemented for the {backend_and_version()[0]!r} "
-                                  "backend; use tensorflow, jax or torch")
-
-    return on_backend(tensorflow=tensorflow, jax=jax, torch=torch, default=other)
-
 
 @contextlib.contextmanager
 def _softmax_off(model):
@@ -619,6 +566,7 @@ def activation_maximization(model, layer_name=None, index=0, steps=100, learning
     n = len(idx)
     onehot = np.zeros((n, int((target or model).outputs[0].shape[-1])), dtype="float32")
     onehot[np.arange(n), idx] = 1.0
+    onehot = keras.ops.convert_to_tensor(onehot)     # a backend tensor: PyTorch refuses NumPy * tensor with grad
 
     def objective_per_image(t):
         if target is None:

@@ -1,7 +1,4 @@
 """cnncourse.interpret: model-inspection methods on tiny hand-built models whose right answers are known."""
-import os
-import subprocess
-import sys
 
 import keras
 import matplotlib
@@ -228,10 +225,12 @@ def test_grad_cam_is_zero_when_nothing_speaks_for_the_class():
 def test_grad_cam_upsamples_to_the_input_size():
     model = lenet_like()
     x = np.random.default_rng(5).random((16, 16, 1))
-    small = interpret.grad_cam(model, x, "conv2", class_index=1, upsample=False)
-    big = interpret.grad_cam(model, x, "conv2", class_index=1)
+    # the class with the most evidence in conv2 (which class has any depends on the backend's random init)
+    maps = [interpret.grad_cam(model, x, "conv2", class_index=k, upsample=False) for k in range(3)]
+    k = int(np.argmax([m.max() for m in maps]))
+    small, big = maps[k], interpret.grad_cam(model, x, "conv2", class_index=k)
     assert small.shape == (5, 5) and big.shape == (16, 16)
-    assert 0 <= big.min() and big.max() == pytest.approx(1.0)
+    assert small.max() == 1.0 and 0 <= big.min() and big.max() == pytest.approx(1.0)
     # the upsampled map keeps the coarse map's hot spot (same region of the image)
     if small.max() > 0:
         i, j = np.unravel_index(np.argmax(small), small.shape)
@@ -390,29 +389,3 @@ def test_activation_maximization_rejects_bad_arguments(kwargs, match):
 def test_activation_maximization_class_index_is_checked():
     with pytest.raises(ValueError, match=r"index must be a whole number in \[0, 2\]"):
         interpret.activation_maximization(linear_softmax(np.ones((16, 3))), None, index=3)
-
-
-# ----------------------------------------------------------------------------- other backends
-
-
-def test_methods_work_on_the_jax_backend():
-    pytest.importorskip("jax")
-    code = (
-        "import numpy as np, keras\n"
-        "from cnncourse import interpret\n"
-        "assert keras.backend.backend() == 'jax'\n"
-        "m = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),"
-        " keras.layers.Dense(2, activation='softmax', use_bias=False)])\n"
-        "w = np.array([[1., 0.], [-2., 1.], [0., 1.], [3., 1.]], 'float32'); m.set_weights([w])\n"
-        "s = interpret.saliency_map(m, np.ones((2, 2, 1)), class_index=0)\n"
-        "assert np.allclose(s, np.abs(w[:, 0]).reshape(2, 2)), s\n"
-        "c = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name='c'),"
-        " keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])\n"
-        "assert interpret.grad_cam(c, np.random.rand(6, 6, 1), 'c', 0).shape == (6, 6)\n"
-        "_, h = interpret.activation_maximization(c, 'c', 0, steps=5)\n"
-        "assert h[-1, 0] > h[0, 0]\n"
-        "print('ok')\n"
-    )
-    env = dict(os.environ, KERAS_BACKEND="jax")
-    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=240)
-    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stderr[-2000:]
