@@ -2,7 +2,8 @@
 
 >>> from cnncourse.session import begin
 >>> begin(seed=0)  # doctest: +SKIP
-cnncourse 0.1.0 | Keras 3.15.1 on tensorflow 2.21.0 | FAST mode: small subsets, few epochs
+cnncourse 0.1.0 | Keras 3.15.1 on tensorflow 2.21.0 (CPU) | FAST mode: small subsets, few epochs (...)
+Backend: tensorflow. Every notebook runs on tensorflow, jax and torch. To switch, restart the kernel and set ...
 """
 from __future__ import annotations
 
@@ -61,6 +62,24 @@ def check_versions():
         )
     backend, backend_version = backend_and_version()
     return keras.__version__, backend, backend_version
+
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def switch_hint(backend):
+    """One line naming the running Keras ``backend`` and how to switch to another.
+
+    >>> print(switch_hint("jax"))  # doctest: +ELLIPSIS
+    Backend: jax. Every notebook runs on tensorflow, jax and torch. To switch, restart the kernel and set KERAS_BACKEND ...
+    """
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, got {type(backend).__name__}")
+    supported = ", ".join(BACKENDS[:-1]) + " and " + BACKENDS[-1]
+    caveat = "" if backend in BACKENDS else f" ({backend} cannot train: the course needs one of those three.)"
+    return (f"Backend: {backend}.{caveat} Every notebook runs on {supported}. To switch, restart the kernel "
+            "and set KERAS_BACKEND before the first `import keras` (from a shell: `KERAS_BACKEND=jax jupyter lab`; "
+            "on Colab, a first cell `import os; os.environ[\"KERAS_BACKEND\"] = \"jax\"`).")
 
 
 def _warm_up_backend():
@@ -123,4 +142,5 @@ def begin(seed=0, verbose=True):
                 if mode == "fast" else
                 "FULL mode: full datasets, real training (set CNNCOURSE_FAST=1 for a quick run)")
         print(f"cnncourse {__version__} | Keras {keras_version} on {backend} {backend_version} ({device}) | {what}")
+        print(switch_hint(backend))
     return mode

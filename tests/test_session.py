@@ -9,6 +9,11 @@ def test_begin_prints_mode_and_seeds(capsys, monkeypatch):
     assert session.begin(seed=3) == "fast"
     out = capsys.readouterr().out
     assert "FAST mode" in out and "Keras 3" in out
+    import keras
+
+    # which backend runs, and how to switch: before the first import of keras, then restart
+    assert f"Backend: {keras.backend.backend()}." in out
+    assert "KERAS_BACKEND" in out and "restart the kernel" in out and "before the first `import keras`" in out
     a = np.random.rand(3)
     session.begin(seed=3, verbose=False)
     np.testing.assert_array_equal(a, np.random.rand(3))
@@ -50,3 +55,10 @@ def test_keras_2_gets_a_helpful_message(monkeypatch):
     monkeypatch.setattr(keras, "__version__", "2.15.0")
     with pytest.raises(RuntimeError, match="(?s)needs Keras 3.*pip install -U"):
         session.check_versions()
+
+
+def test_switch_hint_names_the_backend_and_refuses_non_strings():
+    assert session.switch_hint("torch").startswith("Backend: torch. Every notebook runs on tensorflow, jax and torch.")
+    assert "cannot train" in session.switch_hint("numpy") and "cannot train" not in session.switch_hint("jax")
+    with pytest.raises(TypeError, match="backend must be a str"):
+        session.switch_hint(None)
