@@ -2,7 +2,7 @@
 
 Keras 3 runs on TensorFlow, JAX or PyTorch, and each asks about its devices in its own way.
 :func:`on_backend` is the one place that asks "which backend?"; every function here (and
-:func:`cnncourse.interpret.input_gradient`) gives it one small function per backend.
+:mod:`cnncourse.autodiff`) gives it one small function per backend.
 
 :func:`backend_and_version`
     The backend's name and version, for what a notebook prints.
@@ -213,6 +213,8 @@ def device_description():
         import jax
 
         dev = jax.devices()[0]
+        if dev.platform == "cpu":                          # said as for the other backends: cores, machine
+            return f"jax {jax.__version__}", None
         return f"jax {jax.__version__}", f"{dev.platform}:{dev.id} ({getattr(dev, 'device_kind', '')})"
 
     def torch_probe():

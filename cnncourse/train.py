@@ -5,6 +5,7 @@ Compiling
     momentum, a schedule and decoupled weight decay: AlexNet and VGG), :func:`compile_lenet5`
     (notebook 05's recipe, :data:`LENET5_RECIPE`). The CIFAR-10 VGG recipe of notebook 07
     compiles with :func:`cnncourse.cifar_recipe.compile_recipe`, next to its other parts.
+    :func:`pixel_crossentropy`: sparse cross-entropy per pixel, for segmentation (notebook 09).
 Schedules
     :func:`warmup_cosine_schedule` (linear warm-up, then a cosine: the one builder of Keras's
     ``CosineDecay`` here), expressed in fractions of the run by :func:`one_cycle_schedule` and
@@ -69,12 +70,28 @@ def compile_classifier(model, learning_rate=1e-3, optimizer="adam"):
     return model
 
 
-def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True, jit_compile=False):
+def jit_compile_default():
+    """The ``jit_compile`` the course's SGD recipes pass to ``model.compile`` on the backend in use.
+
+    Keras's own default, ``"auto"``, compiles with XLA on TensorFlow and JAX. On TensorFlow the
+    course turns it off: XLA made the CPU training steps of ``vgg7_cifar`` 3.2x and of
+    ``alexnet_cifar`` 1.3x slower (the README's benchmarks). On JAX it stays on: without
+    ``jax.jit`` every operation is dispatched on its own (measured on the course's 2-core CPU:
+    LeNet-5 2.4x and ``vgg7_cifar`` 1.9x slower). PyTorch: off, as Keras's ``"auto"`` has it.
+
+    >>> jit_compile_default() in (True, False)
+    True
+    """
+    from cnncourse.device import on_backend
+
+    return on_backend(jax=lambda: True, default=lambda: False)
+
+
+def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True, jit_compile=None):
     """Compile ``model`` for integer labels with SGD + momentum, a schedule and weight decay.
 
-    ``jit_compile`` is passed to ``model.compile``. It is ``False`` (Keras's default is
-    ``"auto"``, which means XLA with TensorFlow and JAX) because XLA made these models' CPU
-    training steps slower (measurements: the README's benchmark section).
+    ``jit_compile`` is passed to ``model.compile``; ``None`` means :func:`jit_compile_default`
+    (no XLA on TensorFlow, where it made these models' CPU steps slower; ``jax.jit`` on JAX).
 
     ``weight_decay`` is Keras's decoupled decay (each step ``w -= lr * weight_decay * w``);
     with momentum 0.9 it matches ten times smaller L2 in frameworks that add it to the
@@ -89,8 +106,29 @@ def compile_sgd(model, schedule, momentum=0.9, weight_decay=5e-3, nesterov=True,
     if weight_decay:
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=jit_compile)
+                  jit_compile=jit_compile_default() if jit_compile is None else jit_compile)
     return model
+
+
+def pixel_crossentropy(y_true, y_pred):
+    """Sparse categorical cross-entropy of every pixel: the loss of a segmentation head.
+
+    ``y_true`` holds integer classes ``(batch, h, w)``, ``y_pred`` probabilities
+    ``(batch, h, w, classes)``; returns the loss of each pixel ``(batch, h, w)``, so that a
+    per-pixel ``sample_weight`` applies. The same numbers as Keras's
+    ``"sparse_categorical_crossentropy"``, computed on the pixels laid out as rows
+    ``(batch * h * w, classes)``: Keras on PyTorch fails on the 4-D form in training
+    ("grad_input must be contiguous"), and every backend accepts this one.
+
+    >>> import numpy as np
+    >>> p = np.full((1, 2, 2, 4), 0.25, dtype="float32")
+    >>> np.round(keras.ops.convert_to_numpy(pixel_crossentropy(np.zeros((1, 2, 2)), p)), 4).tolist()
+    [[[1.3863, 1.3863], [1.3863, 1.3863]]]
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    classes = y_pred.shape[-1]
+    rows = keras.losses.sparse_categorical_crossentropy(ops.reshape(y_true, (-1,)), ops.reshape(y_pred, (-1, classes)))
+    return ops.reshape(rows, ops.shape(y_pred)[:-1])
 
 
 def compile_lenet5(model, steps_per_epoch, epochs, peak_learning_rate=None, warmup_epochs=None):

@@ -34,6 +34,18 @@ def _keras_conv(x, w, b, stride, padding):
     return keras.ops.convert_to_numpy(model(x.astype("float32")))
 
 
+#: A known difference between Keras's backends, reported as an expected failure where it shows.
+TORCH_SAME_AVERAGE = ("Keras on PyTorch pads the input with zeros for 'same' average pooling and averages "
+                      "them into the border windows; TensorFlow and JAX leave the padding out, as ops.avg_pool2d does")
+
+
+def _assert_pool_equal(got, expected, kind, padding):
+    if (kind == "avg" and padding == "same" and keras.backend.backend() == "torch"
+            and not np.allclose(got, expected, **TOL)):
+        pytest.xfail(TORCH_SAME_AVERAGE)
+    np.testing.assert_allclose(got, expected, **TOL)
+
+
 def _keras_pool(x, kind, pool, stride, padding):
     cls = keras.layers.MaxPooling2D if kind == "max" else keras.layers.AveragePooling2D
     layer = cls(pool_size=pool, strides=stride, padding=padding)
@@ -124,7 +136,7 @@ def test_pooling_equals_keras(kind, size, pool, stride, padding):
     expected = _keras_pool(x, kind, pool, stride, padding)
     got = fn(x, pool, stride=stride, padding=padding)
     assert got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, **TOL)
+    _assert_pool_equal(got, expected, kind, padding)
 
 
 def test_pooling_non_square_pool_and_stride():
@@ -132,7 +144,11 @@ def test_pooling_non_square_pool_and_stride():
     for kind, fn in (("max", ops.max_pool2d), ("avg", ops.avg_pool2d)):
         for padding in PADDINGS:
             expected = _keras_pool(x, kind, (2, 3), (1, 2), padding)
-            np.testing.assert_allclose(fn(x, (2, 3), (1, 2), padding), expected, **TOL)
+            if not (kind == "avg" and padding == "same"):
+                _assert_pool_equal(fn(x, (2, 3), (1, 2), padding), expected, kind, padding)
+    # the one case PyTorch's Keras may differ on, last, so that it cannot hide the others
+    expected = _keras_pool(x, "avg", (2, 3), (1, 2), "same")
+    _assert_pool_equal(ops.avg_pool2d(x, (2, 3), (1, 2), "same"), expected, "avg", "same")
 
 
 def test_pooling_default_stride_is_the_pool_size():
