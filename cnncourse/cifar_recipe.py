@@ -40,7 +40,7 @@ import numpy as np
 from keras import ops
 
 from cnncourse.checks import check_batch, check_images_and_labels, check_model, check_number, check_whole
-from cnncourse.train import FlipShiftBatches, TriangularSchedule
+from cnncourse.train import FlipShiftBatches, TriangularSchedule, jit_compile_default
 
 #: The recipe's hyper-parameters (batch 500). The learning rate and weight decay are
 #: airbench94's (per example: lr 11.5 per 1024 examples with its scaling, decay 0.0153),
@@ -125,10 +125,10 @@ def compile_recipe(model, total_steps, learning_rate=RECIPE["learning_rate"], mo
     schedule = TriangularSchedule(learning_rate, total_steps, **RECIPE["schedule"])
     optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=momentum, nesterov=True,
                                      weight_decay=weight_decay or None)
-    # No XLA (Keras's "auto" default): it made vgg7_cifar's CPU step slower (figures: README's benchmarks).
+    # No XLA on TensorFlow (it made vgg7_cifar's CPU step slower), jax.jit on JAX: train.jit_compile_default.
     model.compile(optimizer=optimizer,
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")], jit_compile=False)
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")], jit_compile=jit_compile_default())
     return model
 
 

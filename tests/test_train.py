@@ -52,7 +52,8 @@ def test_compile_sgd_decays_kernels_not_biases_and_switches_xla_off():
     assert opt.weight_decay == pytest.approx(5e-3)
     layer = model.get_layer("d")
     assert opt._use_weight_decay(layer.kernel) and not opt._use_weight_decay(layer.bias)
-    assert model.jit_compile is False
+    assert model.jit_compile is train.jit_compile_default()
+    assert train.jit_compile_default() is (keras.backend.backend() == "jax")   # XLA off on TF, jax.jit on JAX
     plain = train.compile_sgd(tiny_model(), 0.1, weight_decay=0.0)
     assert plain.optimizer.weight_decay is None
     with pytest.raises(TypeError, match="model must be a keras.Model"):
