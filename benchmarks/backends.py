@@ -12,8 +12,9 @@ In one run, for each backend (TensorFlow, JAX, PyTorch):
    picks), each timed as the median of ``--repeats`` runs of ``--steps`` ``train_on_batch`` calls
    after a warm-up (the first steps compile).
 
-The backends run one after the other in fresh processes, so each is timed alone; ratios are to
-TensorFlow in the same run. Prints a Markdown table (the README's "Three backends" section holds
+Each notebook runs on the three backends in turn (interleaved, so that a change in the machine's
+load weighs on all three alike), each in a fresh kernel; the throughput workers run one after the
+other in fresh processes. Ratios are to TensorFlow in the same run. Prints a Markdown table (the README's "Three backends" section holds
 one) and a last line per backend, machine-readable.
 
 Examples (from the repository root, after ``pip install -r requirements-backends.txt``)::
@@ -187,20 +188,21 @@ def main(argv=None):
         worker(args)
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    results = {}
-    for backend in args.backends:
-        print(f"== {backend}", flush=True)
-        entry = {"notebooks": {}, "version": "?"}
-        for path in args.notebooks:
+    results = {b: {"notebooks": {}, "version": "?", "throughput": None} for b in args.backends}
+    # Interleaved (each notebook on every backend in turn), so that a change in the machine's load
+    # during the run weighs on the three alike.
+    for path in args.notebooks:
+        for backend in args.backends:
             seconds = run_notebook(path, backend)
-            entry["notebooks"][path.name] = seconds
-            print(f"  {path.name}: " + ("failed" if seconds is None else f"{seconds:.0f} s"), flush=True)
+            results[backend]["notebooks"][path.name] = seconds
+            print(f"  {path.name} on {backend}: " + ("failed" if seconds is None else f"{seconds:.0f} s"), flush=True)
+    for backend in args.backends:
+        entry = results[backend]
         entry["throughput"] = throughput(backend, args)
         if entry["throughput"]:
             entry["version"] = entry["throughput"]["version"]
-            print(f"  LeNet-5 {entry['throughput']['lenet5']:.0f} img/s, CIFAR VGG {entry['throughput']['cifar']:.0f} "
-                  f"img/s ({entry['throughput']['policy']})", flush=True)
-        results[backend] = entry
+            print(f"  {backend}: LeNet-5 {entry['throughput']['lenet5']:.0f} img/s, CIFAR VGG "
+                  f"{entry['throughput']['cifar']:.0f} img/s ({entry['throughput']['policy']})", flush=True)
     print()
     print("Times in seconds (lower is better), throughput in training images per second (higher is better); "
           "in brackets, the ratio to TensorFlow measured in this run.")
