@@ -46,10 +46,9 @@ import inspect
 
 import numpy as np
 
-__all__ = ["gradients", "input_gradient", "compile_step", "show_variants", "float64", "BACKENDS"]
+from cnncourse.device import BACKENDS
 
-#: The backends whose gradients this module computes, in the order :func:`show_variants` prints them.
-BACKENDS = ("tensorflow", "jax", "torch")
+__all__ = ["gradients", "input_gradient", "compile_step", "show_variants", "float64"]
 
 
 def _check_variables(variables):
@@ -163,10 +162,8 @@ def gradients(loss_fn, variables):
         raise TypeError(f"loss_fn must be a function of no argument returning a scalar, got "
                         f"{type(loss_fn).__name__}")
     variables = _check_variables(variables)
-    return on_backend(tensorflow=lambda: tensorflow_gradients(loss_fn, variables),
-                      jax=lambda: jax_gradients(loss_fn, variables),
-                      torch=lambda: torch_gradients(loss_fn, variables),
-                      default=_unsupported("gradients"))
+    return on_backend(**{name: (lambda variant=variant: variant(loss_fn, variables))
+                         for name, variant in _VARIANTS.items()}, default=_unsupported("gradients"))
 
 
 def input_gradient(fn, x):

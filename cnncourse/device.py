@@ -24,8 +24,11 @@ does not start TensorFlow (the first cell of a notebook quietens its logs first)
 """
 from __future__ import annotations
 
-__all__ = ["on_backend", "backend_and_version", "gpu_available", "accelerator", "gpu_compute_capability",
+__all__ = ["BACKENDS", "on_backend", "backend_and_version", "gpu_available", "accelerator", "gpu_compute_capability",
            "cpu_computes_bfloat16", "choose_precision", "use_mixed_precision", "device_description"]
+
+#: The Keras backends the course runs on (and trains on), the default first.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 #: GPUs that report no compute capability through JAX but are Ampere or newer (bfloat16 in hardware).
 AMPERE_OR_NEWER = ("A100", "A10", "H100", "H200", "GH200", "B200", "L4")

@@ -16,7 +16,7 @@ import numpy as np
 
 from cnncourse import config
 from cnncourse.checks import check_whole
-from cnncourse.device import accelerator, backend_and_version
+from cnncourse.device import BACKENDS, accelerator, backend_and_version
 
 MIN_KERAS = (3, 0)
 
@@ -62,9 +62,6 @@ def check_versions():
         )
     backend, backend_version = backend_and_version()
     return keras.__version__, backend, backend_version
-
-
-BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def switch_hint(backend):

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from cnncourse.session import BACKENDS
+from cnncourse.device import BACKENDS
 
 PROBE = pathlib.Path(__file__).with_name("backend_probe.py")
 REQUIRED = [b for b in os.environ.get("CNNCOURSE_BACKENDS", "").split(",") if b]
